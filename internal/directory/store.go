@@ -1,0 +1,108 @@
+package directory
+
+import (
+	"context"
+	"time"
+)
+
+// Reader is the read side of a store. Methods return ErrNotFound when the
+// thing asked for does not exist in the given workspace.
+type Reader interface {
+	Workspace(ctx context.Context, id string) (*Workspace, error)
+	Workspaces(ctx context.Context) ([]*Workspace, error)
+	CustomRole(ctx context.Context, ws, id string) (*CustomRole, error)
+	CustomRoles(ctx context.Context, ws string) ([]*CustomRole, error)
+	Member(ctx context.Context, ws, id string) (*Member, error)
+	MemberBySCIMID(ctx context.Context, ws, scimID string) (*Member, error)
+	MemberByUserName(ctx context.Context, ws, userName string) (*Member, error)
+	// Members returns one page of the members matching q and their total.
+	Members(ctx context.Context, ws string, q MemberQuery) (Page[*Member], error)
+	// ScanMembers calls fn for every member matching q (Offset and Limit
+	// ignored), in q's order, without holding them all in memory.
+	ScanMembers(ctx context.Context, ws string, q MemberQuery, fn func(*Member) error) error
+	Group(ctx context.Context, ws, id string) (*Group, error)
+	Groups(ctx context.Context, ws string, q GroupQuery) (Page[*Group], error)
+	// GroupMembers returns the members of a group in a stable order.
+	GroupMembers(ctx context.Context, ws, groupID string, offset, limit int) (Page[GroupMember], error)
+	// MemberGroups returns the groups each member belongs to, ordered by
+	// name (an index lookup per member).
+	MemberGroups(ctx context.Context, ws string, memberIDs ...string) (map[string][]GroupRef, error)
+	Audit(ctx context.Context, ws string, q AuditQuery) ([]AuditEntry, error)
+}
+
+// Store is what the directory service needs from persistence.
+type Store interface {
+	Reader
+	// Update runs fn in one write transaction: everything fn does commits
+	// together or not at all. An error from fn rolls back and is returned.
+	Update(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is one write transaction. Lookups that end in ForUpdate lock the row
+// until commit where the engine supports it (PostgreSQL); on SQLite the
+// single writer connection serialises every transaction. Methods return
+// ErrNotFound for missing rows and ErrConflict for uniqueness violations and
+// version mismatches.
+type Tx interface {
+	// Now is the transaction's single clock reading.
+	Now() time.Time
+
+	InsertWorkspace(w *Workspace) error
+	Workspace(id string) (*Workspace, error)
+	// LockWorkspace locks the workspace row, serialising changes that must
+	// see every other (for example the last-owner check).
+	LockWorkspace(ws string) (*Workspace, error)
+	UpdateWorkspace(w *Workspace) error
+
+	InsertCustomRole(r *CustomRole) error
+	CustomRole(ws, id string) (*CustomRole, error)
+	CustomRoleByName(ws, name string) (*CustomRole, error)
+	CustomRoles(ws string) ([]*CustomRole, error)
+	UpdateCustomRole(r *CustomRole) error
+	DeleteCustomRole(ws, id string) error
+	// MembersHoldingCustomRole returns IDs of members whose effective or
+	// assigned role is the custom role.
+	MembersHoldingCustomRole(ws, id string) ([]string, error)
+	// GroupsMappedToCustomRole returns IDs of groups that grant the custom role.
+	GroupsMappedToCustomRole(ws, id string) ([]string, error)
+
+	InsertMember(m *Member) error
+	MemberForUpdate(ws, id string) (*Member, error)
+	MemberBySCIMIDForUpdate(ws, scimID string) (*Member, error)
+	MemberByUserNameForUpdate(ws, userName string) (*Member, error)
+	// DetachedMemberByExternalIDForUpdate finds a member the IdP deleted
+	// (no SCIM id) by its externalId.
+	DetachedMemberByExternalIDForUpdate(ws, externalID string) (*Member, error)
+	// UpdateMember stores m if its stored version is still version, and
+	// sets m.Version to the new version.
+	UpdateMember(m *Member, version int64) error
+	CountActiveOwners(ws string) (int, error)
+	// ResolveSCIMIDs maps SCIM user ids to member IDs; unknown ids are absent.
+	ResolveSCIMIDs(ws string, scimIDs []string) (map[string]string, error)
+
+	InsertGroup(g *Group) error
+	GroupForUpdate(ws, id string) (*Group, error)
+	UpdateGroup(g *Group, version int64) error
+	DeleteGroup(ws, id string) error
+	// AddGroupMembers adds members and returns those not already in it.
+	AddGroupMembers(ws, groupID string, memberIDs []string) ([]string, error)
+	// RemoveGroupMembers removes members and returns those that were in it.
+	RemoveGroupMembers(ws, groupID string, memberIDs []string) ([]string, error)
+	GroupMemberIDs(ws, groupID string) ([]string, error)
+	// RemoveMemberFromGroups removes a member from every group and returns
+	// the IDs of those groups.
+	RemoveMemberFromGroups(ws, memberID string) ([]string, error)
+	// GrantedRoles returns, for each mapped group the member belongs to, the
+	// group's ID and role.
+	GrantedRoles(ws, memberID string) ([]GroupGrant, error)
+
+	InsertAudit(e *AuditEntry) error
+	// RevokeSessions ends every session of a member at once.
+	RevokeSessions(ws, memberID string) error
+}
+
+// GroupGrant is a role a member holds through a group.
+type GroupGrant struct {
+	GroupID string
+	Role    RoleRef
+}

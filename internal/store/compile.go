@@ -1,0 +1,224 @@
+package store
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"rollcall/internal/directory"
+)
+
+// fieldKind says how a field's column compares.
+type fieldKind int
+
+const (
+	kindExact fieldKind = iota // string, compared as is
+	kindFold                   // string, column holds the lower-cased value
+	kindBool
+	kindTime
+	kindEmail       // EmailMatch only
+	kindGroupMember // group membership by SCIM user id
+)
+
+type column struct {
+	sql  string
+	kind fieldKind
+}
+
+var memberFields = map[directory.Field]column{
+	directory.FieldSCIMID:       {"m.scim_id", kindExact},
+	directory.FieldUserName:     {"m.user_name_lower", kindFold},
+	directory.FieldExternalID:   {"m.external_id", kindExact},
+	directory.FieldActive:       {"m.active", kindBool},
+	directory.FieldCreated:      {"m.created", kindTime},
+	directory.FieldModified:     {"m.modified", kindTime},
+	directory.FieldEmailValue:   {"e.value_lower", kindFold},
+	directory.FieldEmailType:    {"e.type_lower", kindFold},
+	directory.FieldEmailPrimary: {"e.is_primary", kindBool},
+}
+
+var groupFields = map[directory.Field]column{
+	directory.FieldGroupID:          {"g.id", kindExact},
+	directory.FieldGroupDisplayName: {"g.display_name_lower", kindFold},
+	directory.FieldGroupExternalID:  {"g.external_id", kindExact},
+	directory.FieldGroupCreated:     {"g.created", kindTime},
+	directory.FieldGroupModified:    {"g.modified", kindTime},
+	directory.FieldGroupMember:      {"", kindGroupMember},
+}
+
+// compiler turns a directory.Cond into SQL with $n parameters.
+type compiler struct {
+	d      *Dialect
+	args   []any
+	fields map[directory.Field]column
+	depth  int
+}
+
+func (c *compiler) arg(v any) string {
+	c.args = append(c.args, v)
+	return "$" + strconv.Itoa(len(c.args))
+}
+
+// textArg is arg typed as text, for use inside string functions where
+// PostgreSQL could not infer the parameter's type.
+func (c *compiler) textArg(v string) string { return "CAST(" + c.arg(v) + " AS TEXT)" }
+
+func (c *compiler) cond(x directory.Cond) (string, error) {
+	c.depth++
+	defer func() { c.depth-- }()
+	if c.depth > 64 {
+		return "", fmt.Errorf("condition nested deeper than 64 levels")
+	}
+	switch x := x.(type) {
+	case nil, directory.All:
+		return "1=1", nil
+	case directory.And:
+		return c.join(x, " AND ", "1=1")
+	case directory.Or:
+		return c.join(x, " OR ", "1=0")
+	case directory.Not:
+		s, err := c.cond(x.X)
+		if err != nil {
+			return "", err
+		}
+		return "NOT (" + s + ")", nil
+	case directory.EmailMatch:
+		s, err := c.cond(x.Cond)
+		if err != nil {
+			return "", err
+		}
+		return "EXISTS (SELECT 1 FROM member_emails e WHERE e.workspace_id = m.workspace_id AND e.member_id = m.id AND (" + s + "))", nil
+	case directory.Compare:
+		return c.compare(x)
+	}
+	return "", fmt.Errorf("unsupported condition %T", x)
+}
+
+func (c *compiler) join(xs []directory.Cond, op, empty string) (string, error) {
+	if len(xs) == 0 {
+		return empty, nil
+	}
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		s, err := c.cond(x)
+		if err != nil {
+			return "", err
+		}
+		parts[i] = "(" + s + ")"
+	}
+	return strings.Join(parts, op), nil
+}
+
+func (c *compiler) compare(x directory.Compare) (string, error) {
+	col, ok := c.fields[x.Field]
+	if !ok {
+		return "", fmt.Errorf("field %q cannot be queried here", x.Field)
+	}
+	switch col.kind {
+	case kindGroupMember:
+		s, ok := x.Value.(string)
+		if !ok || (x.Op != directory.OpEq && x.Op != directory.OpNe) {
+			return "", fmt.Errorf("members can only be compared with eq or ne and a user id")
+		}
+		exists := "EXISTS (SELECT 1 FROM group_members gm JOIN members mm ON mm.workspace_id = gm.workspace_id AND mm.id = gm.member_id WHERE gm.workspace_id = g.workspace_id AND gm.group_id = g.id AND mm.scim_id = " + c.arg(s) + ")"
+		if x.Op == directory.OpNe {
+			return "NOT " + exists, nil
+		}
+		return exists, nil
+	case kindBool:
+		if x.Op == directory.OpPr {
+			return "1=1", nil
+		}
+		b, ok := x.Value.(bool)
+		if !ok {
+			return "", fmt.Errorf("%s compares with true or false", x.Field)
+		}
+		switch x.Op {
+		case directory.OpEq:
+			return col.sql + " = " + c.arg(b), nil
+		case directory.OpNe:
+			return col.sql + " <> " + c.arg(b), nil
+		}
+		return "", fmt.Errorf("operator %s does not apply to %s", x.Op, x.Field)
+	case kindTime:
+		if x.Op == directory.OpPr {
+			return "1=1", nil
+		}
+		t, ok := x.Value.(time.Time)
+		if !ok {
+			return "", fmt.Errorf("%s compares with a date and time", x.Field)
+		}
+		// Columns hold whole microseconds. Round the bound the way that
+		// keeps each comparison exact for a finer-grained value.
+		us := t.UnixMicro()
+		exact := t.Equal(time.UnixMicro(us))
+		switch x.Op {
+		case directory.OpEq:
+			if !exact {
+				return "1=0", nil
+			}
+			return col.sql + " = " + c.arg(us), nil
+		case directory.OpNe:
+			if !exact {
+				return "1=1", nil
+			}
+			return col.sql + " <> " + c.arg(us), nil
+		case directory.OpGt:
+			return col.sql + " > " + c.arg(us), nil
+		case directory.OpGe:
+			if !exact {
+				return col.sql + " > " + c.arg(us), nil
+			}
+			return col.sql + " >= " + c.arg(us), nil
+		case directory.OpLt:
+			if !exact {
+				return col.sql + " <= " + c.arg(us), nil
+			}
+			return col.sql + " < " + c.arg(us), nil
+		case directory.OpLe:
+			return col.sql + " <= " + c.arg(us), nil
+		}
+		return "", fmt.Errorf("operator %s does not apply to %s", x.Op, x.Field)
+	}
+	// Strings.
+	if x.Op == directory.OpPr {
+		return "(" + col.sql + " IS NOT NULL AND " + col.sql + " <> '')", nil
+	}
+	s, ok := x.Value.(string)
+	if !ok {
+		if x.Value == nil && (x.Op == directory.OpEq || x.Op == directory.OpNe) {
+			// "eq null" tests absence (RFC 7644 §3.4.2.2 and §3.5.2).
+			if x.Op == directory.OpEq {
+				return "(" + col.sql + " IS NULL OR " + col.sql + " = '')", nil
+			}
+			return "(" + col.sql + " IS NOT NULL AND " + col.sql + " <> '')", nil
+		}
+		return "", fmt.Errorf("%s compares with a string", x.Field)
+	}
+	if col.kind == kindFold {
+		s = strings.ToLower(s)
+	}
+	switch x.Op {
+	case directory.OpEq:
+		return col.sql + " = " + c.arg(s), nil
+	case directory.OpNe:
+		return "(" + col.sql + " IS NULL OR " + col.sql + " <> " + c.arg(s) + ")", nil
+	case directory.OpCo:
+		return c.d.Contains(col.sql, c.textArg(s)), nil
+	case directory.OpSw:
+		p := c.textArg(s)
+		return "substr(" + col.sql + ", 1, length(" + p + ")) = " + p, nil
+	case directory.OpEw:
+		return c.d.EndsWith(col.sql, c.textArg(s)), nil
+	case directory.OpGt:
+		return col.sql + " > " + c.arg(s), nil
+	case directory.OpGe:
+		return col.sql + " >= " + c.arg(s), nil
+	case directory.OpLt:
+		return col.sql + " < " + c.arg(s), nil
+	case directory.OpLe:
+		return col.sql + " <= " + c.arg(s), nil
+	}
+	return "", fmt.Errorf("unknown operator %q", x.Op)
+}

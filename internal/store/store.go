@@ -1,0 +1,332 @@
+// Package store is Rollcall's persistence: one SQL implementation of every
+// store interface the domain packages define, shared by the two engines.
+//
+// The engines differ in a handful of places — placeholders, row locking,
+// string functions, error codes, how connections are pooled — and those
+// differences are a [Dialect] value supplied by internal/store/sqlite and
+// internal/store/postgres. Everything else (the queries, the schema's
+// meaning, the behaviour) is written once here and proven identical on both
+// engines by internal/store/storetest.
+//
+// Every write runs in one transaction ([DB.Update]). Case-insensitive
+// uniqueness (userName, role and group names) is enforced by unique indexes
+// on lower-cased columns, so concurrent creates cannot both win.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"rollcall/internal/directory"
+)
+
+// ErrNotFound and ErrConflict are the directory's sentinel errors, returned
+// for missing rows and for uniqueness or version conflicts.
+var (
+	ErrNotFound = directory.ErrNotFound
+	ErrConflict = directory.ErrConflict
+)
+
+// Dialect holds what differs between SQL engines.
+type Dialect struct {
+	// Name is "sqlite" or "postgres".
+	Name string
+	// Migrations holds NNNN_name.sql files applied in order.
+	Migrations fs.FS
+	// NumberedParams rewrites $1-style parameters for the engine ("?1").
+	NumberedParams bool
+	// ForUpdate is appended to row lookups that lock ("" where the engine
+	// serialises writers instead).
+	ForUpdate string
+	// Contains returns SQL testing whether str contains sub.
+	Contains func(str, sub string) string
+	// EndsWith returns SQL testing whether str ends with suffix.
+	EndsWith func(str, suffix string) string
+	// IsUnique reports whether err is a unique-constraint violation.
+	IsUnique func(err error) bool
+	// IsRetryable reports whether a transaction failed on a deadlock or a
+	// serialisation conflict and may simply be run again.
+	IsRetryable func(err error) bool
+	// MigrationLock is a statement that serialises migrations across
+	// processes inside a transaction ("" when transactions already do).
+	MigrationLock string
+}
+
+// DB is a Rollcall database on one engine. It is safe for concurrent use.
+type DB struct {
+	write *sql.DB // the writer pool (a single connection on SQLite)
+	read  *sql.DB // the reader pool (the same pool on PostgreSQL)
+	d     Dialect
+	now   func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]string // rebound query text
+}
+
+// New returns a DB over the given pools. read may equal write.
+func New(write, read *sql.DB, d Dialect) *DB {
+	return &DB{write: write, read: read, d: d, now: time.Now, cache: map[string]string{}}
+}
+
+// SetClock replaces the clock used for transaction times (tests).
+func (db *DB) SetClock(now func() time.Time) { db.now = now }
+
+// Engine returns the dialect name.
+func (db *DB) Engine() string { return db.d.Name }
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Stats returns pool statistics for metrics: the writer pool, and the
+// reader pool when it is separate.
+func (db *DB) Stats() map[string]sql.DBStats {
+	if db.read == db.write {
+		return map[string]sql.DBStats{"main": db.write.Stats()}
+	}
+	return map[string]sql.DBStats{"write": db.write.Stats(), "read": db.read.Stats()}
+}
+
+var paramRE = regexp.MustCompile(`\$(\d+)`)
+
+// q rewrites a query written with $n parameters for the engine.
+func (db *DB) q(query string) string {
+	if !db.d.NumberedParams {
+		return query
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if s, ok := db.cache[query]; ok {
+		return s
+	}
+	s := paramRE.ReplaceAllString(query, "?$1")
+	if len(db.cache) < 4096 { // dynamic queries vary; keep the cache bounded
+		db.cache[query] = s
+	}
+	return s
+}
+
+// Update runs fn in one write transaction and commits it. fn may be run
+// again when the engine reports a deadlock or serialisation conflict, so it
+// must not have effects outside the transaction.
+func (db *DB) Update(ctx context.Context, fn func(directory.Tx) error) error {
+	return db.updateTx(ctx, func(t *Tx) error { return fn(t) })
+}
+
+func (db *DB) updateTx(ctx context.Context, fn func(*Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := db.update(ctx, fn)
+		if err == nil || attempt >= 5 || !db.d.IsRetryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+}
+
+func (db *DB) update(ctx context.Context, fn func(*Tx) error) error {
+	stx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{ctx: ctx, tx: stx, db: db, now: db.now().UTC().Truncate(time.Microsecond)}
+	if err := fn(tx); err != nil {
+		_ = stx.Rollback() // the error from fn is what matters
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Tx is one write transaction.
+type Tx struct {
+	ctx context.Context
+	tx  *sql.Tx
+	db  *DB
+	now time.Time
+	// emails holds the encoded emails of members read for update.
+	emails map[string]string
+}
+
+// Now returns the transaction's clock reading.
+func (t *Tx) Now() time.Time { return t.now }
+
+func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, t.db.q(query), args...)
+}
+
+func (t *Tx) query(query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.ctx, t.db.q(query), args...)
+}
+
+func (t *Tx) queryRow(query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(t.ctx, t.db.q(query), args...)
+}
+
+func (db *DB) queryRead(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.read.QueryContext(ctx, db.q(query), args...)
+}
+
+func (db *DB) queryRowRead(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.read.QueryRowContext(ctx, db.q(query), args...)
+}
+
+// execWrite runs one statement as its own transaction on the writer.
+func (db *DB) execWrite(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.write.ExecContext(ctx, db.q(query), args...)
+}
+
+// forUpdate appends the dialect's row-locking clause.
+func (t *Tx) forUpdate(query string) string { return query + t.db.d.ForUpdate }
+
+// translate maps driver errors onto the store's sentinel errors.
+func (db *DB) translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	case db.d.IsUnique(err):
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	}
+	return err
+}
+
+func micro(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicro(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// placeholders returns "$from, $from+1, …" n times.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(from + i))
+	}
+	return b.String()
+}
+
+// chunks splits ids into slices of at most n, so statements stay under the
+// engines' parameter limits.
+func chunks(ids []string, n int) [][]string {
+	var out [][]string
+	for len(ids) > n {
+		out = append(out, ids[:n])
+		ids = ids[n:]
+	}
+	if len(ids) > 0 {
+		out = append(out, ids)
+	}
+	return out
+}
+
+// ---- Migrations ----
+
+// Migrate applies every migration not yet recorded, in order, each in its
+// own transaction together with the row that records it. Several processes
+// may start at once: each migration runs under the dialect's lock and
+// re-checks the record inside it.
+func (db *DB) Migrate(ctx context.Context) error {
+	names, err := fs.Glob(db.d.Migrations, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return fmt.Errorf("migration %s: name must start with a number and an underscore", name)
+		}
+		body, err := fs.ReadFile(db.d.Migrations, name)
+		if err != nil {
+			return err
+		}
+		err = db.updateTx(ctx, func(tx *Tx) error {
+			if db.d.MigrationLock != "" {
+				if _, err := tx.exec(db.d.MigrationLock); err != nil {
+					return fmt.Errorf("lock: %w", err)
+				}
+			}
+			if _, err := tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+				version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied BIGINT NOT NULL)`); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.queryRow("SELECT COUNT(*) FROM schema_migrations WHERE version = $1", v).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.exec("INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)", v, name, micro(tx.now))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Migrations lists applied migration names in order.
+func (db *DB) Migrations(ctx context.Context) ([]string, error) {
+	rows, err := db.queryRead(ctx, "SELECT name FROM schema_migrations ORDER BY version")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
