@@ -1,0 +1,314 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+
+	"rollcall/internal/api"
+	"rollcall/internal/credential"
+	"rollcall/internal/directory"
+	"rollcall/internal/server"
+)
+
+// cliContext marks changes made from the command line in the audit trail.
+func cliContext(ctx context.Context) context.Context {
+	return directory.WithActor(ctx, directory.Actor{Kind: "cli", Label: "rollcall CLI"})
+}
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := e.flags("serve", &c, false)
+	allowPrivate := fs.Bool("allow-private-addresses", e.getenv("ROLLCALL_ALLOW_PRIVATE_ADDRESSES") == "true",
+		"let outbound fetches (IdP metadata) reach loopback, link-local and private addresses")
+	logFormat := fs.String("log-format", envOr(e, "ROLLCALL_LOG_FORMAT", "text"), "log format: text or json")
+	if err := e.parse(fs, &c, args); err != nil {
+		return err
+	}
+	if *logFormat != "text" && *logFormat != "json" {
+		return usagef("--log-format %q: want text or json", *logFormat)
+	}
+	log := newLogger(e.stderr, *logFormat)
+	// Listen first: a port in use is reported before anything is created.
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return listenError(c.listen, err)
+	}
+	defer ln.Close()
+	srv, err := server.New(ctx, server.Config{Database: c.database, BaseURL: c.baseURL, AllowPrivateAddresses: *allowPrivate, Log: log})
+	if err != nil {
+		return dbError(c.database, err)
+	}
+	defer srv.Close()
+	if err := firstStart(ctx, e, srv, c); err != nil {
+		return err
+	}
+	srv.Start()
+	return srv.Serve(ctx, ln)
+}
+
+// firstStart creates the first workspace on an empty database and tells
+// the new user what to do next; later starts print one line.
+func firstStart(ctx context.Context, e *env, srv *server.Server, c common) error {
+	list, err := srv.DB.Workspaces(ctx)
+	if err != nil {
+		return err
+	}
+	if len(list) > 0 {
+		fmt.Fprintf(e.stdout, "rollcall listening on %s (database %s)\n", c.baseURL, server.Redact(c.database))
+		return nil
+	}
+	w, err := srv.Dir.CreateWorkspace(cliContext(ctx), "My Workspace")
+	if err != nil {
+		return err
+	}
+	flags := ""
+	if e.getenv("ROLLCALL_DATABASE") == "" && c.database != "rollcall-data/rollcall.db" {
+		flags = " --database " + c.database
+	}
+	fmt.Fprintf(e.stdout, `rollcall listening on %[1]s (database %[2]s)
+
+This is a new database, so Rollcall created your first workspace:
+  name:           My Workspace
+  id:             %[3]s
+  SCIM base URL:  %[4]s
+
+Next, make yourself its owner (in another terminal):
+  rollcall member add%[5]s --workspace %[3]s --email you@example.com --role owner
+then create an API key for your application:
+  rollcall api-key create%[5]s --workspace %[3]s
+`, c.baseURL, server.Redact(c.database), w.ID, api.SCIMBaseURL(c.baseURL, w.ID), flags)
+	return nil
+}
+
+func envOr(e *env, key, fallback string) string {
+	if v := e.getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}
+
+func cmdMigrate(ctx context.Context, e *env, args []string) error {
+	var c common
+	if err := e.parse(e.flags("migrate", &c, false), &c, args); err != nil {
+		return err
+	}
+	db, err := e.open(ctx, &c) // opening migrates
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	names, err := db.Migrations(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "database %s is at migration %s\n", server.Redact(c.database), names[len(names)-1])
+	return nil
+}
+
+// withDir opens the database and runs fn with a directory service.
+func (e *env) withDir(ctx context.Context, c *common, fn func(*directory.Service, *credential.Service) error) error {
+	db, err := e.open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(directory.NewService(db), credential.NewService(db, nil))
+}
+
+func cmdWorkspaceCreate(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := e.flags("workspace create", &c, true)
+	name := fs.String("name", "", "workspace name")
+	if err := e.parse(fs, &c, args); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*name) == "" {
+		return usagef("workspace create: --name is required")
+	}
+	return e.withDir(ctx, &c, func(dir *directory.Service, _ *credential.Service) error {
+		w, err := dir.CreateWorkspace(cliContext(ctx), *name)
+		if err != nil {
+			return err
+		}
+		v := api.WorkspaceView(w, c.baseURL)
+		if c.json {
+			return e.printJSON(v)
+		}
+		fmt.Fprintf(e.stdout, "created workspace %q\n  id:             %s\n  SCIM base URL:  %s\n", v.Name, v.ID, v.SCIMBaseURL)
+		return nil
+	})
+}
+
+func cmdWorkspaceList(ctx context.Context, e *env, args []string) error {
+	var c common
+	if err := e.parse(e.flags("workspace list", &c, true), &c, args); err != nil {
+		return err
+	}
+	return e.withDir(ctx, &c, func(dir *directory.Service, _ *credential.Service) error {
+		list, err := dir.Store().Workspaces(ctx)
+		if err != nil {
+			return err
+		}
+		views := []api.WorkspaceJSON{}
+		for _, w := range list {
+			views = append(views, api.WorkspaceView(w, c.baseURL))
+		}
+		if c.json {
+			return e.printJSON(map[string]any{"workspaces": views})
+		}
+		for _, v := range views {
+			fmt.Fprintf(e.stdout, "%s  %-24s  SSO %-8s  %s\n", v.ID, v.Name, v.SSOPolicy, v.SCIMBaseURL)
+		}
+		return nil
+	})
+}
+
+func requireWorkspace(cmd, ws string) error {
+	if ws == "" {
+		return usagef("%s: --workspace is required (rollcall workspace list shows the IDs)", cmd)
+	}
+	return nil
+}
+
+func cmdRoleCreate(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := e.flags("role create", &c, true)
+	ws := fs.String("workspace", "", "workspace ID")
+	name := fs.String("name", "", "role name")
+	base := fs.String("base-role", "member", "built-in role it inherits: member, guest or admin")
+	desc := fs.String("description", "", "description")
+	if err := e.parse(fs, &c, args); err != nil {
+		return err
+	}
+	if err := requireWorkspace("role create", *ws); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*name) == "" {
+		return usagef("role create: --name is required")
+	}
+	return e.withDir(ctx, &c, func(dir *directory.Service, _ *credential.Service) error {
+		r, err := dir.CreateCustomRole(cliContext(ctx), *ws, *name, directory.Role(*base), *desc)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return e.printJSON(api.CustomRoleView(r))
+		}
+		fmt.Fprintf(e.stdout, "created role %q\n  id:         %s\n  base role:  %s\n", r.Name, r.ID, r.BaseRole)
+		return nil
+	})
+}
+
+func cmdRoleList(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := e.flags("role list", &c, true)
+	ws := fs.String("workspace", "", "workspace ID")
+	if err := e.parse(fs, &c, args); err != nil {
+		return err
+	}
+	if err := requireWorkspace("role list", *ws); err != nil {
+		return err
+	}
+	return e.withDir(ctx, &c, func(dir *directory.Service, _ *credential.Service) error {
+		roles, err := dir.CustomRoles(ctx, *ws)
+		if err != nil {
+			return err
+		}
+		views := api.BuiltinRoleViews()
+		for _, r := range roles {
+			views = append(views, api.CustomRoleView(r))
+		}
+		if c.json {
+			return e.printJSON(map[string]any{"roles": views})
+		}
+		for _, v := range views {
+			kind := "custom"
+			if v.Builtin {
+				kind = "built-in"
+			}
+			fmt.Fprintf(e.stdout, "%-36s  %-20s  %-8s  base %s\n", v.ID, v.Name, kind, v.BaseRole)
+		}
+		return nil
+	})
+}
+
+func cmdMemberAdd(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := e.flags("member add", &c, true)
+	ws := fs.String("workspace", "", "workspace ID")
+	email := fs.String("email", "", "email address (also the userName unless --user-name is given)")
+	name := fs.String("name", "", `full name, "First Last"`)
+	userName := fs.String("user-name", "", "userName (default: the email)")
+	role := fs.String("role", "member", "owner, admin, member, guest, or a custom role name or ID")
+	if err := e.parse(fs, &c, args); err != nil {
+		return err
+	}
+	if err := requireWorkspace("member add", *ws); err != nil {
+		return err
+	}
+	if !strings.Contains(*email, "@") {
+		return usagef("member add: --email must be an email address")
+	}
+	return e.withDir(ctx, &c, func(dir *directory.Service, _ *credential.Service) error {
+		ctx := cliContext(ctx)
+		ref, err := dir.ResolveRole(ctx, *ws, *role)
+		if err != nil {
+			return err
+		}
+		m := &directory.Member{UserName: *userName, Active: true, Source: directory.SourceManual, Assigned: ref,
+			Emails: []directory.Email{{Value: *email, Type: "work", Primary: true}}}
+		if m.UserName == "" {
+			m.UserName = *email
+		}
+		if *name != "" {
+			m.DisplayName = *name
+			m.GivenName, m.FamilyName, _ = strings.Cut(*name, " ")
+		}
+		m, err = dir.CreateMember(ctx, *ws, m)
+		if err != nil {
+			return err
+		}
+		v := api.MemberView(m, nil, nil)
+		if c.json {
+			return e.printJSON(v)
+		}
+		fmt.Fprintf(e.stdout, "added %s to workspace %s\n  id:    %s\n  role:  %s\n", m.UserName, *ws, m.ID, roleLabel(v))
+		return nil
+	})
+}
+
+func roleLabel(v api.MemberJSON) string {
+	if v.CustomRoleID != "" {
+		return v.CustomRoleID + " (base " + v.Role + ")"
+	}
+	return v.Role
+}
+
+func cmdAPIKeyCreate(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := e.flags("api-key create", &c, true)
+	ws := fs.String("workspace", "", "workspace ID")
+	label := fs.String("label", "", "what the key is for")
+	if err := e.parse(fs, &c, args); err != nil {
+		return err
+	}
+	if err := requireWorkspace("api-key create", *ws); err != nil {
+		return err
+	}
+	return e.withDir(ctx, &c, func(dir *directory.Service, creds *credential.Service) error {
+		if _, err := dir.Workspace(ctx, *ws); err != nil {
+			return err
+		}
+		k, secret, err := creds.Create(cliContext(ctx), *ws, credential.KindAPIKey, *label)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return e.printJSON(map[string]any{"id": k.ID, "name": k.Label, "label": k.Label, "workspace_id": k.WorkspaceID, "key": secret, "created": k.Created})
+		}
+		fmt.Fprintf(e.stdout, "created API key %s for workspace %s\n\n  %s\n\nThis is the only time the key is shown; store it now.\n", k.ID, *ws, secret)
+		return nil
+	})
+}

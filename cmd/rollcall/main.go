@@ -1,0 +1,114 @@
+// Command rollcall is the Rollcall server and its administration tool.
+//
+//	rollcall [serve]                 run the server (SQLite in ./rollcall-data by default)
+//	rollcall workspace create|list   manage workspaces
+//	rollcall role create|list        manage custom roles
+//	rollcall member add              add a member (how the first owner is made)
+//	rollcall api-key create          issue a REST API key
+//	rollcall migrate                 apply database migrations
+//	rollcall version                 print the version
+//
+// Every command reads --database, --base-url and --listen, or the
+// ROLLCALL_DATABASE, ROLLCALL_BASE_URL and ROLLCALL_LISTEN environment
+// variables, and works directly on the database, also while a server runs
+// on it. Run "rollcall help" for the full list.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rollcall: "+err.Error())
+		var u usageError
+		if errors.As(err, &u) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is an error in how the command was invoked (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// run is the whole program, with its environment passed in (for tests).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	e := &env{getenv: getenv, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		return cmdServe(ctx, e, nil)
+	}
+	name, rest := args[0], args[1:]
+	if len(name) > 0 && name[0] == '-' {
+		if name == "-h" || name == "--help" || name == "-help" {
+			return help(stdout)
+		}
+		// Flags without a command: serve.
+		return cmdServe(ctx, e, args)
+	}
+	sub := func(m map[string]func(context.Context, *env, []string) error) error {
+		if len(rest) == 0 {
+			return usagef("%s needs a subcommand (see rollcall help)", name)
+		}
+		f, ok := m[rest[0]]
+		if !ok {
+			return usagef("unknown command %q %q (see rollcall help)", name, rest[0])
+		}
+		return f(ctx, e, rest[1:])
+	}
+	switch name {
+	case "serve":
+		return cmdServe(ctx, e, rest)
+	case "migrate":
+		return cmdMigrate(ctx, e, rest)
+	case "version":
+		fmt.Fprintln(stdout, "rollcall", version())
+		return nil
+	case "help":
+		return help(stdout)
+	case "workspace":
+		return sub(map[string]func(context.Context, *env, []string) error{"create": cmdWorkspaceCreate, "list": cmdWorkspaceList})
+	case "role":
+		return sub(map[string]func(context.Context, *env, []string) error{"create": cmdRoleCreate, "list": cmdRoleList})
+	case "member":
+		return sub(map[string]func(context.Context, *env, []string) error{"add": cmdMemberAdd})
+	case "api-key":
+		return sub(map[string]func(context.Context, *env, []string) error{"create": cmdAPIKeyCreate})
+	}
+	return usagef("unknown command %q (see rollcall help)", name)
+}
+
+func help(w io.Writer) error {
+	_, err := fmt.Fprint(w, `Rollcall: SAML single sign-on and SCIM provisioning for multi-tenant workspaces.
+
+Usage:
+  rollcall [serve] [--listen ADDR] [--database DB] [--base-url URL] [--allow-private-addresses]
+  rollcall workspace create --name NAME [--json]
+  rollcall workspace list [--json]
+  rollcall role create --workspace ID --name NAME [--base-role member|guest|admin] [--description D] [--json]
+  rollcall role list --workspace ID [--json]
+  rollcall member add --workspace ID --email E [--name "First Last"] [--user-name U] [--role ROLE] [--json]
+  rollcall api-key create --workspace ID [--label L] [--json]
+  rollcall migrate
+  rollcall version
+
+Every command takes these flags, or reads the environment variables named:
+  --database DB     ROLLCALL_DATABASE  SQLite file (default rollcall-data/rollcall.db) or postgres://… URL
+  --base-url URL    ROLLCALL_BASE_URL  externally visible URL (default http:// + listen address)
+  --listen ADDR     ROLLCALL_LISTEN    address to serve on (default 127.0.0.1:8080)
+`)
+	return err
+}

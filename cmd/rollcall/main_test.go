@@ -1,0 +1,289 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"rollcall/internal/testenv/dbtest"
+)
+
+// cli runs the program in-process with the given environment.
+func cli(t *testing.T, envs map[string]string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err = run(context.Background(), args, func(k string) string { return envs[k] }, &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func TestBadInvocations(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"ROLLCALL_DATABASE": filepath.Join(t.TempDir(), "db.sqlite")}
+	tests := []struct {
+		args  []string
+		want  string
+		usage bool
+	}{
+		{[]string{"bogus"}, `unknown command "bogus"`, true},
+		{[]string{"workspace"}, "workspace needs a subcommand", true},
+		{[]string{"workspace", "create", "--nme", "x"}, "flag provided but not defined: -nme", true},
+		{[]string{"workspace", "create"}, "--name is required", true},
+		{[]string{"role", "list"}, "--workspace is required", true},
+		{[]string{"serve", "--listen", "nonsense"}, `--listen "nonsense"`, true},
+		{[]string{"workspace", "list", "--base-url", "ftp://x"}, "--base-url", true},
+		{[]string{"workspace", "list", "--database", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2"}, "cannot open database", false},
+		{[]string{"role", "list", "--workspace", "nope"}, `workspace "nope" not found`, false},
+		{[]string{"member", "add", "--workspace", "w", "--email", "not-an-email"}, "--email must be an email address", true},
+	}
+	for _, tc := range tests {
+		_, _, err := cli(t, env, tc.args...)
+		if err == nil {
+			t.Errorf("%v: no error", tc.args)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: error %q, want one line containing %q", tc.args, err, tc.want)
+		}
+		var u usageError
+		if isUsage := errorAs(err, &u); isUsage != tc.usage {
+			t.Errorf("%v: usage error = %v, want %v", tc.args, isUsage, tc.usage)
+		}
+	}
+}
+
+func errorAs(err error, u *usageError) bool {
+	e, ok := err.(usageError)
+	if ok {
+		*u = e
+	}
+	return ok
+}
+
+func TestAdminCommands(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			var database string
+			if engine == "postgres" {
+				database = dbtest.Schema(t)
+			} else {
+				database = filepath.Join(t.TempDir(), "rc.db")
+			}
+			env := map[string]string{"ROLLCALL_DATABASE": database, "ROLLCALL_BASE_URL": "https://sso.example.com/"}
+			out, _, err := cli(t, env, "workspace", "create", "--name", "Acme", "--json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var w struct {
+				ID, Name    string
+				SCIMBaseURL string `json:"scim_base_url"`
+			}
+			decodeOne(t, out, &w)
+			if w.Name != "Acme" || w.SCIMBaseURL != "https://sso.example.com/scim/v2/"+w.ID {
+				t.Fatalf("workspace = %+v", w)
+			}
+			out, _, err = cli(t, env, "role", "create", "--workspace", w.ID, "--name", "Editor", "--base-role", "guest", "--json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var role struct {
+				ID, Name string
+				BaseRole string `json:"base_role"`
+			}
+			decodeOne(t, out, &role)
+			if role.ID == "" || role.Name != "Editor" || role.BaseRole != "guest" {
+				t.Fatalf("role = %+v", role)
+			}
+			out, _, err = cli(t, env, "role", "list", "--workspace", w.ID, "--json")
+			if err != nil || !strings.Contains(out, role.ID) {
+				t.Fatalf("role list = %q %v", out, err)
+			}
+			out, _, err = cli(t, env, "member", "add", "--workspace", w.ID, "--email", "o@acme.test", "--name", "Olive Owner", "--role", "owner", "--json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m struct {
+				ID, Role  string
+				GivenName string `json:"given_name"`
+			}
+			decodeOne(t, out, &m)
+			if m.Role != "owner" || m.GivenName != "Olive" {
+				t.Fatalf("member = %+v", m)
+			}
+			out, _, err = cli(t, env, "member", "add", "--workspace", w.ID, "--email", "e@acme.test", "--role", "editor", "--json")
+			if err != nil || !strings.Contains(out, role.ID) {
+				t.Fatalf("member with custom role by name: %q %v", out, err)
+			}
+			out, _, err = cli(t, env, "api-key", "create", "--workspace", w.ID, "--label", "app", "--json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var k struct{ ID, Key string }
+			decodeOne(t, out, &k)
+			if !strings.HasPrefix(k.Key, "rcak_"+k.ID+"_") {
+				t.Fatalf("key = %+v", k)
+			}
+			out, _, err = cli(t, env, "workspace", "list", "--json")
+			if err != nil || !strings.Contains(out, w.ID) {
+				t.Fatalf("list = %q %v", out, err)
+			}
+			if out, _, err = cli(t, env, "migrate"); err != nil || !strings.Contains(out, "0001_directory.sql") && !strings.Contains(out, "migration") {
+				t.Fatalf("migrate = %q %v", out, err)
+			}
+		})
+	}
+}
+
+func decodeOne(t *testing.T, out string, v any) {
+	t.Helper()
+	if strings.Count(strings.TrimSpace(out), "\n") != 0 {
+		t.Fatalf("want exactly one JSON line, got %q", out)
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("%q: %v", out, err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestServe starts the server twice on the same database: the first start
+// creates a workspace and explains what to do next, the second prints one
+// line. It also checks /healthz, /readyz, a port in use, and that shutdown
+// lets an in-flight request finish.
+func TestServe(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	env := map[string]string{"ROLLCALL_DATABASE": filepath.Join(dir, "data", "rc.db"), "ROLLCALL_LISTEN": addr}
+	start := func() (*syncBuffer, context.CancelFunc, chan error) {
+		out := &syncBuffer{}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out, io.Discard) }()
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+				resp.Body.Close()
+				return out, cancel, done
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		t.Fatalf("server did not start; output %q", out.String())
+		return nil, nil, nil
+	}
+	out, cancel, done := start()
+	if !strings.Contains(out.String(), "created your first workspace") || !strings.Contains(out.String(), "--role owner") {
+		t.Fatalf("first start output = %q", out.String())
+	}
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	// A second server on the same port fails with one clear line.
+	_, _, err = cli(t, env, "serve")
+	if err == nil || !strings.Contains(err.Error(), "already in use") {
+		t.Fatalf("port in use: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+	out, cancel, done = start()
+	defer cancel()
+	if lines := strings.Count(out.String(), "\n"); lines != 1 || !strings.Contains(out.String(), "listening on http://"+addr) {
+		t.Fatalf("second start output = %q", out.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGracefulShutdown runs the real binary, sends SIGTERM while a slow
+// request is in flight, and checks the request completes.
+func TestGracefulShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "rollcall")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "serve", "--listen", addr, "--database", filepath.Join(t.TempDir(), "rc.db"))
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	for i := 0; ; i++ {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i > 500 {
+			t.Fatalf("server did not start: %s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A request whose body arrives slowly is in flight during shutdown.
+	pr, pw := io.Pipe()
+	result := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/workspaces/x/roles", pr)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			result <- -1
+			return
+		}
+		resp.Body.Close()
+		result <- resp.StatusCode
+	}()
+	_, _ = pw.Write([]byte(`{"name":`))
+	time.Sleep(100 * time.Millisecond)
+	if err := cmd.Process.Signal(syscallSIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	_, _ = pw.Write([]byte(`"x"}`))
+	pw.Close()
+	if code := <-result; code != http.StatusUnauthorized {
+		t.Fatalf("in-flight request got %d, want a full answer (401)", code)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v; stderr %s", err, stderr.String())
+	}
+}
