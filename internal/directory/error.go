@@ -8,13 +8,13 @@ import (
 // Error codes carried by [Error]. Each door maps them to its own status codes
 // in one table (SCIM, the REST API, the console).
 const (
-	EINVALID      = "invalid"       // the request is malformed or violates a rule
-	ENOTFOUND     = "not_found"     // the thing does not exist in this workspace
-	ECONFLICT     = "conflict"      // uniqueness or a concurrent change
-	EFORBIDDEN    = "forbidden"     // authenticated but not allowed
-	EUNAUTHORIZED = "unauthorized"  // not authenticated
-	EPRECONDITION = "precondition"  // an expected version did not match
-	EINTERNAL     = "internal"      // everything else
+	EINVALID      = "invalid"      // the request is malformed or violates a rule
+	ENOTFOUND     = "not_found"    // the thing does not exist in this workspace
+	ECONFLICT     = "conflict"     // uniqueness or a concurrent change
+	EFORBIDDEN    = "forbidden"    // authenticated but not allowed
+	EUNAUTHORIZED = "unauthorized" // not authenticated
+	EPRECONDITION = "precondition" // an expected version did not match
+	EINTERNAL     = "internal"     // everything else
 )
 
 // Error is a domain error: a code a door can map to a status, and a message

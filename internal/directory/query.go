@@ -88,6 +88,7 @@ type MemberOrder string
 // Sort keys. The member ID always breaks ties, so order is stable across pages.
 const (
 	OrderDefault     MemberOrder = ""
+	OrderSCIMID      MemberOrder = "scim_id"
 	OrderUserName    MemberOrder = "user_name"
 	OrderExternalID  MemberOrder = "external_id"
 	OrderDisplayName MemberOrder = "display_name"

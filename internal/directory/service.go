@@ -972,13 +972,29 @@ func (s *Service) Member(ctx context.Context, ws, id string) (*Member, error) {
 
 // ---- Groups ----
 
+// MemberRef names a member by SCIM user id, with the display text the IdP
+// sent for the membership (kept and echoed back).
+type MemberRef struct {
+	ID      string
+	Display string
+}
+
 // MembershipChange describes a change to a group's members, by SCIM user
 // ids. With Replace, Set is the complete new list and Add/Remove are ignored.
 type MembershipChange struct {
-	Add     []string
+	Add     []MemberRef
 	Remove  []string
 	Replace bool
-	Set     []string
+	Set     []MemberRef
+}
+
+// Refs turns SCIM user ids into MemberRefs without display text.
+func Refs(ids ...string) []MemberRef {
+	out := make([]MemberRef, len(ids))
+	for i, id := range ids {
+		out[i] = MemberRef{ID: id}
+	}
+	return out
 }
 
 // IsZero reports whether c changes nothing.
@@ -1000,8 +1016,8 @@ func checkGroup(g *Group) error {
 	return nil
 }
 
-// CreateGroup creates a group with initial members (SCIM user ids).
-func (s *Service) CreateGroup(ctx context.Context, ws string, g *Group, members []string) (*Group, error) {
+// CreateGroup creates a group with initial members.
+func (s *Service) CreateGroup(ctx context.Context, ws string, g *Group, members []MemberRef) (*Group, error) {
 	g = &Group{DisplayName: g.DisplayName, ExternalID: g.ExternalID, Attributes: g.Attributes}
 	if err := checkGroup(g); err != nil {
 		return nil, err
@@ -1093,52 +1109,50 @@ func (s *Service) applyMembership(tx Tx, ctx context.Context, ws string, g *Grou
 	if change.IsZero() {
 		return false, nil
 	}
-	var refs []string
+	adds := change.Add
 	if change.Replace {
-		refs = change.Set
-	} else {
-		refs = append(append(refs, change.Add...), change.Remove...)
+		adds = change.Set
+	}
+	refs := make([]string, 0, len(adds)+len(change.Remove))
+	for _, a := range adds {
+		refs = append(refs, a.ID)
+	}
+	if !change.Replace {
+		refs = append(refs, change.Remove...)
 	}
 	ids, err := tx.ResolveSCIMIDs(ws, refs)
 	if err != nil {
 		return false, err
 	}
+	// Removing a user that does not exist is harmless; adding one is not:
+	// the whole change fails and names the ids.
 	var missing []string
-	for _, r := range refs {
-		if _, ok := ids[r]; !ok {
-			missing = append(missing, r)
+	for _, a := range adds {
+		if _, ok := ids[a.ID]; !ok {
+			missing = append(missing, a.ID)
 		}
 	}
 	if len(missing) > 0 {
-		// Removing a user that does not exist is harmless; adding one is not.
-		if change.Replace || hasAny(change.Add, missing) {
-			slices.Sort(missing)
-			missing = slices.Compact(missing)
-			if len(missing) > 10 {
-				missing = append(missing[:10], fmt.Sprintf("and %d more", len(missing)-10))
-			}
-			return false, FieldErrorf(EINVALID, "members", "no user with id %s in this workspace", strings.Join(quoteAll(missing), ", "))
+		slices.Sort(missing)
+		missing = slices.Compact(missing)
+		if len(missing) > 10 {
+			missing = append(missing[:10], fmt.Sprintf("and %d more", len(missing)-10))
 		}
+		return false, FieldErrorf(EINVALID, "members", "no user with id %s in this workspace", strings.Join(quoteAll(missing), ", "))
 	}
-	toIDs := func(refs []string) []string {
-		out := make([]string, 0, len(refs))
-		for _, r := range refs {
-			if id, ok := ids[r]; ok {
-				out = append(out, id)
-			}
-		}
-		return out
+	want := make([]NewMembership, 0, len(adds))
+	for _, a := range adds {
+		want = append(want, NewMembership{MemberID: ids[a.ID], Display: a.Display})
 	}
 	var added, removed []string
 	if change.Replace {
-		want := toIDs(change.Set)
 		have, err := tx.GroupMemberIDs(ws, g.ID)
 		if err != nil {
 			return false, err
 		}
 		wantSet := make(map[string]bool, len(want))
-		for _, id := range want {
-			wantSet[id] = true
+		for _, w := range want {
+			wantSet[w.MemberID] = true
 		}
 		var drop []string
 		for _, id := range have {
@@ -1149,17 +1163,20 @@ func (s *Service) applyMembership(tx Tx, ctx context.Context, ws string, g *Grou
 		if removed, err = tx.RemoveGroupMembers(ws, g.ID, drop); err != nil {
 			return false, err
 		}
-		if added, err = tx.AddGroupMembers(ws, g.ID, want); err != nil {
-			return false, err
-		}
 	} else {
 		// Removals first: Okta sends "remove X" and "add Y" in one request.
-		if removed, err = tx.RemoveGroupMembers(ws, g.ID, toIDs(change.Remove)); err != nil {
+		var drop []string
+		for _, r := range change.Remove {
+			if id, ok := ids[r]; ok {
+				drop = append(drop, id)
+			}
+		}
+		if removed, err = tx.RemoveGroupMembers(ws, g.ID, drop); err != nil {
 			return false, err
 		}
-		if added, err = tx.AddGroupMembers(ws, g.ID, toIDs(change.Add)); err != nil {
-			return false, err
-		}
+	}
+	if added, err = tx.AddGroupMembers(ws, g.ID, want); err != nil {
+		return false, err
 	}
 	if len(added) == 0 && len(removed) == 0 {
 		return false, nil
@@ -1174,15 +1191,6 @@ func (s *Service) applyMembership(tx Tx, ctx context.Context, ws string, g *Grou
 	}
 	touched := append(added, removed...)
 	return true, s.recompute(tx, ctx, ws, touched, fmt.Sprintf("membership of group %q (%s) changed", g.DisplayName, g.ID))
-}
-
-func hasAny(list, of []string) bool {
-	for _, x := range of {
-		if slices.Contains(list, x) {
-			return true
-		}
-	}
-	return false
 }
 
 func quoteAll(s []string) []string {
@@ -1274,4 +1282,10 @@ func (s *Service) Group(ctx context.Context, ws, id string) (*Group, error) {
 		return nil, notFound(err, "group %q not found", id)
 	}
 	return g, nil
+}
+
+// Record writes an audit entry about something that changed no directory
+// data (a sign-in, a password change, an SSO event).
+func (s *Service) Record(ctx context.Context, ws, action, targetType, targetID string, detail any) error {
+	return s.store.Update(ctx, func(tx Tx) error { return audit(tx, ctx, ws, action, targetType, targetID, detail) })
 }

@@ -84,8 +84,9 @@ type Tx interface {
 	GroupForUpdate(ws, id string) (*Group, error)
 	UpdateGroup(g *Group, version int64) error
 	DeleteGroup(ws, id string) error
-	// AddGroupMembers adds members and returns those not already in it.
-	AddGroupMembers(ws, groupID string, memberIDs []string) ([]string, error)
+	// AddGroupMembers adds members and returns the IDs of those not already
+	// in it (members already in it keep their display text).
+	AddGroupMembers(ws, groupID string, members []NewMembership) ([]string, error)
 	// RemoveGroupMembers removes members and returns those that were in it.
 	RemoveGroupMembers(ws, groupID string, memberIDs []string) ([]string, error)
 	GroupMemberIDs(ws, groupID string) ([]string, error)
@@ -99,6 +100,12 @@ type Tx interface {
 	InsertAudit(e *AuditEntry) error
 	// RevokeSessions ends every session of a member at once.
 	RevokeSessions(ws, memberID string) error
+}
+
+// NewMembership is a member to add to a group.
+type NewMembership struct {
+	MemberID string
+	Display  string
 }
 
 // GroupGrant is a role a member holds through a group.

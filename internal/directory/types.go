@@ -194,6 +194,8 @@ type GroupMember struct {
 	SCIMID      string
 	UserName    string
 	DisplayName string
+	// Display is the text the IdP sent with the membership, if any.
+	Display string
 }
 
 // Actor says who asked for a change, for the audit trail.

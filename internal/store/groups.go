@@ -83,18 +83,28 @@ func (t *Tx) DeleteGroup(ws, id string) error {
 }
 
 // AddGroupMembers implements directory.Tx.
-func (t *Tx) AddGroupMembers(ws, groupID string, memberIDs []string) ([]string, error) {
+func (t *Tx) AddGroupMembers(ws, groupID string, members []directory.NewMembership) ([]string, error) {
+	seen := make(map[string]bool, len(members))
 	var added []string
-	for _, c := range chunks(dedupe(memberIDs), 300) {
+	for _, batch := range batches(len(members), 250) {
 		var b strings.Builder
-		b.WriteString("INSERT INTO group_members (workspace_id, group_id, member_id) VALUES ")
+		b.WriteString("INSERT INTO group_members (workspace_id, group_id, member_id, display) VALUES ")
 		args := []any{ws, groupID}
-		for i, id := range c {
-			if i > 0 {
+		n := 0
+		for _, m := range members[batch[0]:batch[1]] {
+			if seen[m.MemberID] {
+				continue
+			}
+			seen[m.MemberID] = true
+			if n > 0 {
 				b.WriteString(", ")
 			}
-			args = append(args, id)
-			fmt.Fprintf(&b, "($1, $2, $%d)", len(args))
+			n++
+			args = append(args, m.MemberID, m.Display)
+			fmt.Fprintf(&b, "($1, $2, $%d, $%d)", len(args)-1, len(args))
+		}
+		if n == 0 {
+			continue
 		}
 		b.WriteString(" ON CONFLICT DO NOTHING RETURNING member_id")
 		got, err := t.strings(b.String(), args...)
@@ -274,7 +284,7 @@ func (db *DB) GroupMembers(ctx context.Context, ws, groupID string, offset, limi
 	if limit <= 0 {
 		return page, nil
 	}
-	rows, err := db.queryRead(ctx, `SELECT m.id, m.scim_id, m.user_name, m.display_name FROM group_members gm
+	rows, err := db.queryRead(ctx, `SELECT m.id, m.scim_id, m.user_name, m.display_name, gm.display FROM group_members gm
 		JOIN members m ON m.workspace_id = gm.workspace_id AND m.id = gm.member_id
 		WHERE gm.workspace_id = $1 AND gm.group_id = $2 ORDER BY gm.member_id LIMIT $3 OFFSET $4`,
 		ws, groupID, limit, max(offset, 0))
@@ -285,7 +295,7 @@ func (db *DB) GroupMembers(ctx context.Context, ws, groupID string, offset, limi
 	for rows.Next() {
 		var gm directory.GroupMember
 		var scimID sql.NullString
-		if err := rows.Scan(&gm.MemberID, &scimID, &gm.UserName, &gm.DisplayName); err != nil {
+		if err := rows.Scan(&gm.MemberID, &scimID, &gm.UserName, &gm.DisplayName, &gm.Display); err != nil {
 			return page, err
 		}
 		gm.SCIMID = scimID.String

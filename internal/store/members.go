@@ -263,6 +263,7 @@ func (db *DB) memberQuerySQL(ws string, q directory.MemberQuery) (where, order s
 	}
 	key := map[directory.MemberOrder]string{
 		directory.OrderDefault:     "",
+		directory.OrderSCIMID:      "m.scim_id",
 		directory.OrderUserName:    "m.user_name_lower",
 		directory.OrderExternalID:  "m.external_id",
 		directory.OrderDisplayName: "m.display_name_lower",

@@ -3,20 +3,12 @@ package store
 import (
 	"context"
 	"time"
+
+	"rollcall/internal/session"
 )
 
-// Session is a browser sign-in as stored: the secret itself is never kept,
-// only its hash (see internal/session for tokens and cookies).
-type Session struct {
-	ID          string
-	WorkspaceID string
-	MemberID    string
-	SecretHash  []byte
-	AuthMethod  string // "saml", "password", "break_glass"
-	Created     time.Time
-	LastSeen    time.Time
-	Expires     time.Time // absolute expiry
-}
+// Session is a browser sign-in as stored (see internal/session).
+type Session = session.Session
 
 // InsertSession stores a new session.
 func (db *DB) InsertSession(ctx context.Context, s *Session) error {
@@ -59,4 +51,33 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Ti
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// SetPassword stores a member's password hash (argon2id, PHC string).
+func (db *DB) SetPassword(ctx context.Context, ws, memberID, hash string, at time.Time) error {
+	_, err := db.execWrite(ctx, `INSERT INTO member_passwords (workspace_id, member_id, hash, modified) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (workspace_id, member_id) DO UPDATE SET hash = $3, modified = $4`, ws, memberID, hash, micro(at))
+	return db.translate(err)
+}
+
+// PasswordHash returns a member's password hash (ErrNotFound without one).
+func (db *DB) PasswordHash(ctx context.Context, ws, memberID string) (string, error) {
+	var h string
+	err := db.queryRowRead(ctx, "SELECT hash FROM member_passwords WHERE workspace_id = $1 AND member_id = $2", ws, memberID).Scan(&h)
+	return h, db.translate(err)
+}
+
+// InsertReset stores a password reset token's hash.
+func (db *DB) InsertReset(ctx context.Context, tokenHash []byte, ws, memberID string, expires time.Time) error {
+	_, err := db.execWrite(ctx, "INSERT INTO password_resets (token_hash, workspace_id, member_id, expires) VALUES ($1, $2, $3, $4)",
+		tokenHash, ws, memberID, micro(expires))
+	return db.translate(err)
+}
+
+// TakeReset consumes a reset token: it returns the workspace, the member
+// and the expiry, and deletes it (ErrNotFound if unknown or already used).
+func (db *DB) TakeReset(ctx context.Context, tokenHash []byte) (ws, memberID string, expires time.Time, err error) {
+	var exp int64
+	err = db.write.QueryRowContext(ctx, db.q("DELETE FROM password_resets WHERE token_hash = $1 RETURNING workspace_id, member_id, expires"), tokenHash).Scan(&ws, &memberID, &exp)
+	return ws, memberID, fromMicro(exp), db.translate(err)
 }

@@ -422,7 +422,7 @@ func testDeactivation(t *testing.T, db *store.DB) {
 	ws := newWorkspace(t, svc).ID
 	addMember(t, svc, ws, "owner@acme.test", directory.RoleOwner)
 	m := addMember(t, svc, ws, "carol@acme.test", directory.RoleAdmin)
-	g := must[*directory.Group](t)(svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "Eng"}, []string{m.SCIMID}))
+	g := must[*directory.Group](t)(svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "Eng"}, directory.Refs(m.SCIMID)))
 	now := time.Now()
 	sess := &store.Session{ID: directory.NewID(), WorkspaceID: ws, MemberID: m.ID, SecretHash: []byte("h"), AuthMethod: "saml",
 		Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
@@ -483,7 +483,7 @@ func testTenantIsolation(t *testing.T, db *store.DB) {
 	a := newWorkspace(t, svc).ID
 	b := newWorkspace(t, svc).ID
 	m := addMember(t, svc, a, "eve@acme.test", "")
-	g := must[*directory.Group](t)(svc.CreateGroup(ctx, a, &directory.Group{DisplayName: "Eng"}, []string{m.SCIMID}))
+	g := must[*directory.Group](t)(svc.CreateGroup(ctx, a, &directory.Group{DisplayName: "Eng"}, directory.Refs(m.SCIMID)))
 	role := must[*directory.CustomRole](t)(svc.CreateCustomRole(ctx, a, "Auditor", "", ""))
 	if _, err := db.Member(ctx, b, m.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("member visible from other workspace by id: %v", err)
@@ -507,7 +507,7 @@ func testTenantIsolation(t *testing.T, db *store.DB) {
 	wantCode(t, err, directory.ENOTFOUND)
 	// Group membership by another workspace's user id is refused.
 	gb := must[*directory.Group](t)(svc.CreateGroup(ctx, b, &directory.Group{DisplayName: "Eng"}, nil))
-	_, err = svc.UpdateGroup(ctx, b, gb.ID, 0, nil, &directory.MembershipChange{Add: []string{m.SCIMID}})
+	_, err = svc.UpdateGroup(ctx, b, gb.ID, 0, nil, &directory.MembershipChange{Add: directory.Refs(m.SCIMID)})
 	wantCode(t, err, directory.EINVALID)
 	// A custom role of workspace A cannot be assigned in B.
 	mb := addMember(t, svc, b, "eve@acme.test", "")
@@ -653,35 +653,40 @@ func testGroups(t *testing.T, db *store.DB) {
 	a := addMember(t, svc, ws, "a@acme.test", "")
 	b := addMember(t, svc, ws, "b@acme.test", "")
 	c := addMember(t, svc, ws, "c@acme.test", "")
-	g := must[*directory.Group](t)(svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "Engineering", ExternalID: "okta-1"}, []string{a.SCIMID, a.SCIMID}))
+	g := must[*directory.Group](t)(svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "Engineering", ExternalID: "okta-1"}, directory.Refs(a.SCIMID, a.SCIMID)))
 	_, err := svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "ENGINEERING"}, nil)
 	wantCode(t, err, directory.ECONFLICT)
-	_, err = svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "Bad"}, []string{"no-such-user"})
+	_, err = svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "Bad"}, directory.Refs("no-such-user"))
 	wantCode(t, err, directory.EINVALID)
 	if !strings.Contains(err.Error(), "no-such-user") {
 		t.Fatalf("error does not name the unknown user: %v", err)
 	}
 	// Adding an existing member and removing a non-member are no-ops.
-	g2 := must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Add: []string{a.SCIMID, b.SCIMID}, Remove: []string{c.SCIMID, "ghost"}}))
+	g2 := must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Add: directory.Refs(a.SCIMID, b.SCIMID), Remove: []string{c.SCIMID, "ghost"}}))
+	must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Add: []directory.MemberRef{{ID: b.SCIMID, Display: "ignored, already a member"}}}))
 	members := must[directory.Page[directory.GroupMember]](t)(db.GroupMembers(ctx, ws, g.ID, 0, 100))
 	if members.Total != 2 || len(members.Items) != 2 {
 		t.Fatalf("members = %+v", members)
 	}
+	g3 := must[*directory.Group](t)(svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "Shown"}, []directory.MemberRef{{ID: c.SCIMID, Display: "new User"}}))
+	if p := must[directory.Page[directory.GroupMember]](t)(db.GroupMembers(ctx, ws, g3.ID, 0, 10)); len(p.Items) != 1 || p.Items[0].Display != "new User" {
+		t.Fatalf("membership display not kept: %+v", p.Items)
+	}
 	if g2.Version != g.Version+1 {
 		t.Fatalf("membership change did not bump version: %d -> %d", g.Version, g2.Version)
 	}
-	noop := must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Add: []string{a.SCIMID}}))
+	noop := must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Add: directory.Refs(a.SCIMID)}))
 	if noop.Version != g2.Version {
 		t.Fatalf("no-op add bumped version")
 	}
 	// An unknown user in an add fails the whole change.
-	_, err = svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Add: []string{c.SCIMID, "ghost"}})
+	_, err = svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Add: directory.Refs(c.SCIMID, "ghost")})
 	wantCode(t, err, directory.EINVALID)
 	if p := must[directory.Page[directory.GroupMember]](t)(db.GroupMembers(ctx, ws, g.ID, 0, 100)); p.Total != 2 {
 		t.Fatalf("failed change was partly applied: %d members", p.Total)
 	}
 	// Replace.
-	must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Replace: true, Set: []string{c.SCIMID}}))
+	must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Replace: true, Set: directory.Refs(c.SCIMID)}))
 	p := must[directory.Page[directory.GroupMember]](t)(db.GroupMembers(ctx, ws, g.ID, 0, 100))
 	if p.Total != 1 || p.Items[0].SCIMID != c.SCIMID {
 		t.Fatalf("after replace: %+v", p)
@@ -699,7 +704,7 @@ func testGroups(t *testing.T, db *store.DB) {
 		t.Fatalf("rename = %+v", r)
 	}
 	// Queries.
-	must[*directory.Group](t)(svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "Sales"}, []string{b.SCIMID}))
+	must[*directory.Group](t)(svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "Sales"}, directory.Refs(b.SCIMID)))
 	q := func(c directory.Cond) int {
 		p, err := db.Groups(ctx, ws, directory.GroupQuery{Where: c, Limit: 10})
 		if err != nil {
@@ -744,7 +749,7 @@ func testGroupRoles(t *testing.T, db *store.DB) {
 	plain := addMember(t, svc, ws, "plain@acme.test", "")
 	explicit := addMember(t, svc, ws, "explicit@acme.test", directory.RoleGuest)
 	editor := must[*directory.CustomRole](t)(svc.CreateCustomRole(ctx, ws, "Editor", directory.RoleMember, ""))
-	all := []string{owner.SCIMID, plain.SCIMID, explicit.SCIMID}
+	all := directory.Refs(owner.SCIMID, plain.SCIMID, explicit.SCIMID)
 	admins := must[*directory.Group](t)(svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "Admins"}, all))
 	editors := must[*directory.Group](t)(svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "Editors"}, all))
 	roleOf := func(m *directory.Member) directory.RoleRef {
@@ -782,7 +787,7 @@ func testGroupRoles(t *testing.T, db *store.DB) {
 	}
 	// Rename keeps the mapping (it holds the ID).
 	must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, admins.ID, 0, func(g *directory.Group) error { g.DisplayName = "Administrators"; return nil },
-		&directory.MembershipChange{Add: []string{plain.SCIMID}}))
+		&directory.MembershipChange{Add: directory.Refs(plain.SCIMID)}))
 	if r := roleOf(plain); r.Role != directory.RoleAdmin {
 		t.Fatalf("after rename and re-add: %+v", r)
 	}
@@ -826,7 +831,7 @@ func testConcurrentGroupPatches(t *testing.T, db *store.DB) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Add: []string{id}})
+			_, err := svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Add: directory.Refs(id)})
 			errs <- err
 		}()
 	}
@@ -859,7 +864,7 @@ func testDetachReprovision(t *testing.T, db *store.DB) {
 	if err != nil || re {
 		t.Fatalf("provision: %v %v", err, re)
 	}
-	g := must[*directory.Group](t)(svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "G"}, []string{m.SCIMID}))
+	g := must[*directory.Group](t)(svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "G"}, directory.Refs(m.SCIMID)))
 	d := must[*directory.Member](t)(svc.DetachSCIM(ctx, ws, m.SCIMID))
 	if d.SCIMID != "" || d.Active {
 		t.Fatalf("detached = %+v", d)

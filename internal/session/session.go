@@ -1,0 +1,148 @@
+// Package session keeps browser sign-ins in the database, so every replica
+// sees them and a deactivation (which deletes a member's rows in the same
+// transaction) ends them at once.
+//
+// The cookie holds "<id>.<secret>": the ID locates the row, the secret is
+// compared with its stored SHA-256 hash in constant time. Cookies are
+// HttpOnly, SameSite=Lax and Secure when the base URL is https. A session
+// ends after an idle timeout (activity is recorded at most once a minute)
+// or an absolute one, whichever comes first, or at sign-out.
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"rollcall/internal/directory"
+)
+
+// Session is a browser sign-in.
+type Session struct {
+	ID          string
+	WorkspaceID string
+	MemberID    string
+	SecretHash  []byte
+	AuthMethod  string // "saml", "password", "break_glass"
+	Created     time.Time
+	LastSeen    time.Time
+	Expires     time.Time // absolute expiry
+}
+
+// Store is the persistence sessions need. Session returns
+// directory.ErrNotFound for an unknown ID.
+type Store interface {
+	InsertSession(ctx context.Context, s *Session) error
+	Session(ctx context.Context, id string) (*Session, error)
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	DeleteSession(ctx context.Context, id string) error
+}
+
+// CookieName is the session cookie's name.
+const CookieName = "rollcall_session"
+
+// Manager creates, reads and ends sessions.
+type Manager struct {
+	Store    Store
+	Idle     time.Duration // default 12 h
+	Absolute time.Duration // default 7 days
+	Secure   bool          // set the Secure attribute (https base URL)
+	Now      func() time.Time
+}
+
+func (m *Manager) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+func (m *Manager) idle() time.Duration {
+	if m.Idle > 0 {
+		return m.Idle
+	}
+	return 12 * time.Hour
+}
+
+func (m *Manager) absolute() time.Duration {
+	if m.Absolute > 0 {
+		return m.Absolute
+	}
+	return 7 * 24 * time.Hour
+}
+
+// ErrNoSession is returned when a request carries no valid session.
+var ErrNoSession = errors.New("no valid session")
+
+func random(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never returns an error
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hash(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+// Create starts a session for a member and sets its cookie on w.
+func (m *Manager) Create(ctx context.Context, w http.ResponseWriter, ws, memberID, method string) (*Session, error) {
+	now := m.now().UTC()
+	secret := random(32)
+	s := &Session{ID: directory.NewID(), WorkspaceID: ws, MemberID: memberID, SecretHash: hash(secret),
+		AuthMethod: method, Created: now, LastSeen: now, Expires: now.Add(m.absolute())}
+	if err := m.Store.InsertSession(ctx, s); err != nil {
+		return nil, err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: CookieName, Value: s.ID + "." + secret, Path: "/", HttpOnly: true, Secure: m.Secure,
+		SameSite: http.SameSiteLaxMode, Expires: s.Expires,
+	})
+	return s, nil
+}
+
+// Get returns the request's session, or ErrNoSession.
+func (m *Manager) Get(r *http.Request) (*Session, error) {
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return nil, ErrNoSession
+	}
+	id, secret, ok := strings.Cut(c.Value, ".")
+	if !ok || len(id) > 64 || len(secret) > 128 {
+		return nil, ErrNoSession
+	}
+	s, err := m.Store.Session(r.Context(), id)
+	if errors.Is(err, directory.ErrNotFound) {
+		return nil, ErrNoSession
+	} else if err != nil {
+		return nil, err
+	}
+	now := m.now()
+	if subtle.ConstantTimeCompare(hash(secret), s.SecretHash) != 1 || !now.Before(s.Expires) || now.Sub(s.LastSeen) > m.idle() {
+		return nil, ErrNoSession
+	}
+	if now.Sub(s.LastSeen) > time.Minute {
+		if err := m.Store.TouchSession(r.Context(), s.ID, now.UTC()); err != nil {
+			return nil, err
+		}
+		s.LastSeen = now.UTC()
+	}
+	return s, nil
+}
+
+// End deletes the request's session, if any, and clears its cookie.
+func (m *Manager) End(w http.ResponseWriter, r *http.Request) error {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true, Secure: m.Secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return nil
+	}
+	id, _, _ := strings.Cut(c.Value, ".")
+	return m.Store.DeleteSession(r.Context(), id)
+}

@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"rollcall/internal/directory"
+	"rollcall/internal/saml"
+)
+
+const connectionColumns = `workspace_id, idp_entity_id, idp_sso_url, idp_certs, metadata_url, metadata_xml,
+	metadata_fetched, metadata_next_fetch, metadata_error, allow_idp_initiated, allow_sha1, jit, clock_skew_ms,
+	preset, attribute_map, cert_warnings, last_login, created, modified`
+
+func scanConnection(s scanner) (*saml.Connection, error) {
+	var c saml.Connection
+	var certs, amap, warnings string
+	var fetched, next, skew, created, modified int64
+	if err := s.Scan(&c.WorkspaceID, &c.IdPEntityID, &c.IdPSSOURL, &certs, &c.MetadataURL, &c.MetadataXML,
+		&fetched, &next, &c.MetadataError, &c.AllowIdPInitiated, &c.AllowSHA1, &c.JIT, &skew,
+		&c.Preset, &amap, &warnings, &c.LastLogin, &created, &modified); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(certs), &c.IdPCerts); err != nil {
+		return nil, fmt.Errorf("saml connection %s: certificates: %w", c.WorkspaceID, err)
+	}
+	if err := json.Unmarshal([]byte(amap), &c.AttributeMap); err != nil {
+		return nil, fmt.Errorf("saml connection %s: attribute map: %w", c.WorkspaceID, err)
+	}
+	if err := json.Unmarshal([]byte(warnings), &c.CertWarnings); err != nil {
+		return nil, fmt.Errorf("saml connection %s: warnings: %w", c.WorkspaceID, err)
+	}
+	c.MetadataFetched, c.MetadataNext = fromMicro(fetched), fromMicro(next)
+	c.ClockSkew = time.Duration(skew) * time.Millisecond
+	c.Created, c.Modified = fromMicro(created), fromMicro(modified)
+	return &c, nil
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v) // maps and slices of strings and ints always marshal
+	return string(b)
+}
+
+// Connection implements saml.Store.
+func (db *DB) Connection(ctx context.Context, ws string) (*saml.Connection, error) {
+	c, err := scanConnection(db.queryRowRead(ctx, "SELECT "+connectionColumns+" FROM saml_connections WHERE workspace_id = $1", ws))
+	return c, db.translate(err)
+}
+
+// Connections implements saml.Store.
+func (db *DB) Connections(ctx context.Context) ([]*saml.Connection, error) {
+	rows, err := db.queryRead(ctx, "SELECT "+connectionColumns+" FROM saml_connections ORDER BY workspace_id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*saml.Connection
+	for rows.Next() {
+		c, err := scanConnection(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// SaveConnection implements saml.Store.
+func (db *DB) SaveConnection(ctx context.Context, c *saml.Connection) error {
+	certs := c.IdPCerts
+	if certs == nil {
+		certs = []string{}
+	}
+	amap, warnings := c.AttributeMap, c.CertWarnings
+	if amap == nil {
+		amap = map[string]string{}
+	}
+	if warnings == nil {
+		warnings = map[string]int{}
+	}
+	_, err := db.execWrite(ctx, `INSERT INTO saml_connections (`+connectionColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+		ON CONFLICT (workspace_id) DO UPDATE SET idp_entity_id = $2, idp_sso_url = $3, idp_certs = $4,
+		metadata_url = $5, metadata_xml = $6, metadata_fetched = $7, metadata_next_fetch = $8, metadata_error = $9,
+		allow_idp_initiated = $10, allow_sha1 = $11, jit = $12, clock_skew_ms = $13, preset = $14,
+		attribute_map = $15, cert_warnings = $16, last_login = $17, modified = $19`,
+		c.WorkspaceID, c.IdPEntityID, c.IdPSSOURL, jsonText(certs), c.MetadataURL, c.MetadataXML,
+		micro(c.MetadataFetched), micro(c.MetadataNext), c.MetadataError, c.AllowIdPInitiated, c.AllowSHA1, c.JIT,
+		c.ClockSkew.Milliseconds(), c.Preset, jsonText(amap), jsonText(warnings), c.LastLogin,
+		micro(c.Created), micro(c.Modified))
+	return db.translate(err)
+}
+
+// ClaimMetadataRefresh implements saml.Store.
+func (db *DB) ClaimMetadataRefresh(ctx context.Context, now, next time.Time) (*saml.Connection, error) {
+	var c *saml.Connection
+	err := db.updateTx(ctx, func(t *Tx) error {
+		var err error
+		c, err = scanConnection(t.queryRow(t.forUpdate(`SELECT `+connectionColumns+` FROM saml_connections
+			WHERE metadata_url <> '' AND metadata_next_fetch <= $1 ORDER BY metadata_next_fetch LIMIT 1`)+skipLocked(t), micro(now)))
+		if err != nil {
+			return db.translate(err)
+		}
+		_, err = t.exec("UPDATE saml_connections SET metadata_next_fetch = $2 WHERE workspace_id = $1", c.WorkspaceID, micro(next))
+		return err
+	})
+	return c, err
+}
+
+// skipLocked lets concurrent claimers pass over rows another replica holds.
+func skipLocked(t *Tx) string {
+	if t.db.d.ForUpdate != "" {
+		return " SKIP LOCKED"
+	}
+	return ""
+}
+
+// SPKeys implements saml.Store.
+func (db *DB) SPKeys(ctx context.Context, ws string) ([]*saml.SPKey, error) {
+	rows, err := db.queryRead(ctx, "SELECT workspace_id, id, status, key_pem, cert_pem, created FROM saml_sp_keys WHERE workspace_id = $1 ORDER BY created, id", ws)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*saml.SPKey
+	for rows.Next() {
+		var k saml.SPKey
+		var created int64
+		if err := rows.Scan(&k.WorkspaceID, &k.ID, &k.Status, &k.KeyPEM, &k.CertPEM, &created); err != nil {
+			return nil, err
+		}
+		k.Created = fromMicro(created)
+		out = append(out, &k)
+	}
+	return out, rows.Err()
+}
+
+// InsertSPKey implements saml.Store.
+func (db *DB) InsertSPKey(ctx context.Context, k *saml.SPKey) error {
+	_, err := db.execWrite(ctx, "INSERT INTO saml_sp_keys (workspace_id, id, status, key_pem, cert_pem, created) VALUES ($1, $2, $3, $4, $5, $6)",
+		k.WorkspaceID, k.ID, k.Status, k.KeyPEM, k.CertPEM, micro(k.Created))
+	return db.translate(err)
+}
+
+// SetSPKeyStatus implements saml.Store.
+func (db *DB) SetSPKeyStatus(ctx context.Context, ws string, status map[string]string) error {
+	return db.updateTx(ctx, func(t *Tx) error {
+		for id, st := range status {
+			var err error
+			if st == "" {
+				_, err = t.exec("DELETE FROM saml_sp_keys WHERE workspace_id = $1 AND id = $2", ws, id)
+			} else {
+				_, err = t.exec("UPDATE saml_sp_keys SET status = $3 WHERE workspace_id = $1 AND id = $2", ws, id, st)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// InsertRequest implements saml.Store.
+func (db *DB) InsertRequest(ctx context.Context, r *saml.PendingRequest) error {
+	_, err := db.execWrite(ctx, "INSERT INTO saml_requests (id, workspace_id, browser_hash, return_to, expires) VALUES ($1, $2, $3, $4, $5)",
+		r.ID, r.WorkspaceID, r.BrowserHash, r.ReturnTo, micro(r.Expires))
+	return db.translate(err)
+}
+
+// ConsumeResponse implements saml.Store.
+func (db *DB) ConsumeResponse(ctx context.Context, ws, requestID, assertionID string, expires, now time.Time,
+	login *saml.PendingLogin, lastLogin string, entry *directory.AuditEntry) (*saml.PendingRequest, error) {
+	var req *saml.PendingRequest
+	err := db.updateTx(ctx, func(t *Tx) error {
+		req = nil
+		if requestID != "" {
+			r := saml.PendingRequest{}
+			var exp int64
+			err := t.queryRow("DELETE FROM saml_requests WHERE id = $1 AND workspace_id = $2 RETURNING id, workspace_id, browser_hash, return_to, expires",
+				requestID, ws).Scan(&r.ID, &r.WorkspaceID, &r.BrowserHash, &r.ReturnTo, &exp)
+			if err != nil {
+				return db.translate(err)
+			}
+			r.Expires = fromMicro(exp)
+			if !now.Before(r.Expires) {
+				return fmt.Errorf("%w: request %s expired at %s", ErrNotFound, requestID, r.Expires.Format(time.RFC3339))
+			}
+			req = &r
+		}
+		res, err := t.exec("INSERT INTO saml_replay (workspace_id, assertion_id, expires) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", ws, assertionID, micro(expires))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("%w: assertion %s was already used", ErrConflict, assertionID)
+		}
+		if login != nil {
+			if req != nil {
+				login.BrowserHash, login.ReturnTo = req.BrowserHash, req.ReturnTo
+			}
+			if _, err := t.exec("INSERT INTO saml_logins (code_hash, workspace_id, member_id, browser_hash, return_to, expires) VALUES ($1, $2, $3, $4, $5, $6)",
+				login.CodeHash, ws, login.MemberID, login.BrowserHash, login.ReturnTo, micro(login.Expires)); err != nil {
+				return err
+			}
+		}
+		if lastLogin != "" {
+			if _, err := t.exec("UPDATE saml_connections SET last_login = $2 WHERE workspace_id = $1", ws, lastLogin); err != nil {
+				return err
+			}
+		}
+		if entry != nil {
+			return t.InsertAudit(entry)
+		}
+		return nil
+	})
+	return req, err
+}
+
+// TakeLogin implements saml.Store.
+func (db *DB) TakeLogin(ctx context.Context, codeHash []byte) (*saml.PendingLogin, error) {
+	var l saml.PendingLogin
+	var expires int64
+	err := db.write.QueryRowContext(ctx, db.q("DELETE FROM saml_logins WHERE code_hash = $1 RETURNING code_hash, workspace_id, member_id, browser_hash, return_to, expires"), codeHash).
+		Scan(&l.CodeHash, &l.WorkspaceID, &l.MemberID, &l.BrowserHash, &l.ReturnTo, &expires)
+	if err != nil {
+		return nil, db.translate(err)
+	}
+	l.Expires = fromMicro(expires)
+	return &l, nil
+}
+
+// UpdateMetadata implements saml.Store.
+func (db *DB) UpdateMetadata(ctx context.Context, ws string, c *saml.Connection) error {
+	certs := c.IdPCerts
+	if certs == nil {
+		certs = []string{}
+	}
+	_, err := db.execWrite(ctx, `UPDATE saml_connections SET idp_entity_id = $2, idp_sso_url = $3, idp_certs = $4,
+		metadata_xml = $5, metadata_fetched = $6, metadata_next_fetch = $7, metadata_error = $8 WHERE workspace_id = $1`,
+		ws, c.IdPEntityID, c.IdPSSOURL, jsonText(certs), c.MetadataXML, micro(c.MetadataFetched), micro(c.MetadataNext), c.MetadataError)
+	return err
+}
+
+// SetCertWarnings implements saml.Store.
+func (db *DB) SetCertWarnings(ctx context.Context, ws string, warned map[string]int) error {
+	_, err := db.execWrite(ctx, "UPDATE saml_connections SET cert_warnings = $2 WHERE workspace_id = $1", ws, jsonText(warned))
+	return err
+}
+
+// DeleteExpiredSAML implements saml.Store.
+func (db *DB) DeleteExpiredSAML(ctx context.Context, now time.Time) error {
+	return db.updateTx(ctx, func(t *Tx) error {
+		for _, table := range []string{"saml_requests", "saml_logins", "saml_replay", "password_resets"} {
+			if _, err := t.exec("DELETE FROM "+table+" WHERE expires < $1", micro(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
