@@ -1,0 +1,505 @@
+package saml
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/url"
+	"strings"
+	"time"
+
+	"rollcall/internal/directory"
+	"rollcall/internal/saml/metadata"
+)
+
+// Attribute presets: for each member field, the SAML attribute names each
+// IdP sends by default or in its documented setup. Matching is without
+// regard to case, and a claim URI also matches by its last path segment.
+var presets = map[string]map[string][]string{
+	"okta":      {"email": {"email"}, "givenName": {"firstName"}, "familyName": {"lastName"}},
+	"jumpcloud": {"email": {"email"}, "givenName": {"firstname"}, "familyName": {"lastname"}},
+	"google":    {"email": {"email"}, "givenName": {"firstName"}, "familyName": {"lastName"}},
+	"onelogin":  {"email": {"User.email", "email"}, "givenName": {"User.FirstName", "firstName"}, "familyName": {"User.LastName", "lastName"}},
+	"entra": {
+		"email":      {"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"},
+		"givenName":  {"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"},
+		"familyName": {"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname"},
+		"userName":   {"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"},
+	},
+	// generic is used when no preset is chosen: the common names of them all.
+	"generic": {
+		"email": {"email", "mail", "emailAddress", "User.email", "urn:oid:0.9.2342.19200300.100.1.3",
+			"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"},
+		"givenName": {"firstName", "givenName", "firstname", "User.FirstName", "urn:oid:2.5.4.42",
+			"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"},
+		"familyName": {"lastName", "surname", "sn", "lastname", "User.LastName", "urn:oid:2.5.4.4",
+			"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname"},
+	},
+}
+
+// Presets lists the attribute presets by name.
+func Presets() []string {
+	return []string{"generic", "okta", "entra", "jumpcloud", "google", "onelogin"}
+}
+
+// attributeNames returns the attribute names to read for a member field.
+func (c *Connection) attributeNames(field string) []string {
+	if n := c.AttributeMap[field]; n != "" {
+		return []string{n}
+	}
+	p, ok := presets[c.Preset]
+	if !ok {
+		p = presets["generic"]
+	}
+	return p[field]
+}
+
+// Settings is a connection configuration request. Nil pointers leave a
+// setting as it is. The IdP is given one of three ways: MetadataXML,
+// MetadataURL, or the manual fields (SSOURL, EntityID, Certificates).
+type Settings struct {
+	MetadataXML       []byte
+	MetadataURL       string
+	SSOURL            string
+	EntityID          string
+	Certificates      []string // PEM or bare base64 DER
+	AllowIdPInitiated *bool
+	AllowSHA1         *bool
+	JIT               *bool
+	ClockSkew         *time.Duration
+	Preset            *string
+	AttributeMap      map[string]string
+}
+
+// Configure sets up (or changes) a workspace's IdP. Every problem comes
+// back as an EINVALID error an IT admin can act on.
+func (s *Server) Configure(ctx context.Context, ws string, in Settings) (*Connection, error) {
+	if _, err := s.dir.Workspace(ctx, ws); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	c, err := s.store.Connection(ctx, ws)
+	if errors.Is(err, directory.ErrNotFound) {
+		c = &Connection{WorkspaceID: ws, Created: now, ClockSkew: 3 * time.Minute}
+	} else if err != nil {
+		return nil, err
+	}
+	ways := 0
+	for _, given := range []bool{len(in.MetadataXML) > 0, in.MetadataURL != "", in.SSOURL != "" || in.EntityID != "" || len(in.Certificates) > 0} {
+		if given {
+			ways++
+		}
+	}
+	if ways > 1 {
+		return nil, directory.Errorf(directory.EINVALID, "give the IdP one way: metadata XML, a metadata URL, or the SSO URL, entity ID and certificate")
+	}
+	switch {
+	case len(in.MetadataXML) > 0:
+		if err := applyMetadata(c, in.MetadataXML, ""); err != nil {
+			return nil, err
+		}
+		c.MetadataURL, c.MetadataNext = "", time.Time{}
+		c.MetadataFetched, c.MetadataError = now, ""
+	case in.MetadataURL != "":
+		body, err := s.fetcher.Fetch(ctx, in.MetadataURL)
+		if err != nil {
+			return nil, directory.Wrap(directory.EINVALID, err, "could not fetch the IdP metadata: "+err.Error())
+		}
+		if err := applyMetadata(c, body, in.MetadataURL); err != nil {
+			return nil, err
+		}
+		c.MetadataURL, c.MetadataFetched, c.MetadataNext, c.MetadataError = in.MetadataURL, now, now.Add(s.cfg.RefreshEvery), ""
+	case ways == 1:
+		if err := applyManual(c, in); err != nil {
+			return nil, err
+		}
+		c.MetadataURL, c.MetadataXML, c.MetadataNext, c.MetadataError = "", "", time.Time{}, ""
+	}
+	if in.AllowIdPInitiated != nil {
+		c.AllowIdPInitiated = *in.AllowIdPInitiated
+	}
+	if in.AllowSHA1 != nil {
+		c.AllowSHA1 = *in.AllowSHA1
+	}
+	if in.JIT != nil {
+		c.JIT = *in.JIT
+	}
+	if in.ClockSkew != nil {
+		if *in.ClockSkew < 0 || *in.ClockSkew > 30*time.Minute {
+			return nil, directory.Errorf(directory.EINVALID, "clock skew must be between 0 and 30 minutes")
+		}
+		c.ClockSkew = *in.ClockSkew
+	}
+	if in.Preset != nil {
+		if _, ok := presets[*in.Preset]; !ok && *in.Preset != "" {
+			return nil, directory.Errorf(directory.EINVALID, "unknown attribute preset %q; presets are %s", *in.Preset, strings.Join(Presets(), ", "))
+		}
+		c.Preset = *in.Preset
+	}
+	if in.AttributeMap != nil {
+		for k := range in.AttributeMap {
+			if k != "email" && k != "givenName" && k != "familyName" && k != "userName" {
+				return nil, directory.Errorf(directory.EINVALID, "attribute map field %q: fields are email, givenName, familyName and userName", k)
+			}
+		}
+		c.AttributeMap = in.AttributeMap
+	}
+	if c.IdPEntityID == "" || c.IdPSSOURL == "" || len(c.IdPCerts) == 0 {
+		return nil, directory.Errorf(directory.EINVALID, "the IdP is not configured: give its metadata (XML or URL), or its SSO URL, entity ID and signing certificate")
+	}
+	c.Modified = now
+	if _, err := s.ensureKeys(ctx, ws); err != nil {
+		return nil, err
+	}
+	if err := s.store.SaveConnection(ctx, c); err != nil {
+		return nil, err
+	}
+	s.audit(ctx, ws, "sso.configured", map[string]any{
+		"idp_entity_id": c.IdPEntityID, "sso_url": c.IdPSSOURL, "metadata_url": c.MetadataURL,
+		"certificates": certSummaries(c.IdPCerts), "allow_idp_initiated": c.AllowIdPInitiated,
+		"allow_sha1": c.AllowSHA1, "jit": c.JIT,
+	})
+	return c, nil
+}
+
+// applyMetadata reads IdP metadata into c.
+func applyMetadata(c *Connection, xmlDoc []byte, from string) error {
+	idp, err := metadata.ParseIdP(xmlDoc)
+	if err != nil {
+		where := "the IdP metadata"
+		if from != "" {
+			where = "the IdP metadata at " + from
+		}
+		return directory.Wrap(directory.EINVALID, err, where+" is not usable: "+err.Error())
+	}
+	sso := idp.SSORedirectURL
+	if sso == "" {
+		sso = idp.SSOPostURL
+	}
+	if len(idp.SigningCertificates) == 0 {
+		return directory.Errorf(directory.EINVALID, "the IdP metadata has no signing certificate (KeyDescriptor use=\"signing\")")
+	}
+	c.IdPEntityID, c.IdPSSOURL = idp.EntityID, sso
+	c.IdPCerts = nil
+	for _, cert := range idp.SigningCertificates {
+		c.IdPCerts = append(c.IdPCerts, certPEM(cert))
+	}
+	c.MetadataXML = string(xmlDoc)
+	return nil
+}
+
+// applyManual reads the manual fields into c.
+func applyManual(c *Connection, in Settings) error {
+	u, err := url.Parse(in.SSOURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return directory.Errorf(directory.EINVALID, "the IdP SSO URL %q must be an absolute https:// URL (the IdP's \"SAML 2.0 Endpoint\" or \"Login URL\")", in.SSOURL)
+	}
+	if strings.TrimSpace(in.EntityID) == "" {
+		return directory.Errorf(directory.EINVALID, "the IdP entity ID is required (the IdP's \"Issuer\" or \"Entity ID\", e.g. http://www.okta.com/exk…)")
+	}
+	if len(in.Certificates) == 0 {
+		return directory.Errorf(directory.EINVALID, "the IdP signing certificate is required (the certificate.pem the IdP offers for download)")
+	}
+	var pems []string
+	for i, s := range in.Certificates {
+		cert, err := metadata.ParseCertificate(s)
+		if err != nil {
+			return directory.Wrap(directory.EINVALID, err, fmt.Sprintf("IdP certificate %d is not a PEM or base64 X.509 certificate: %v", i+1, err))
+		}
+		pems = append(pems, certPEM(cert))
+	}
+	c.IdPSSOURL, c.IdPEntityID, c.IdPCerts = in.SSOURL, strings.TrimSpace(in.EntityID), pems
+	return nil
+}
+
+func certPEM(c *x509.Certificate) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
+}
+
+// parseCerts parses stored PEM certificates.
+func parseCerts(pems []string) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for _, p := range pems {
+		c, err := metadata.ParseCertificate(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Fingerprint is a certificate's SHA-256 fingerprint in hex.
+func Fingerprint(c *x509.Certificate) string {
+	h := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(h[:])
+}
+
+// CertInfo describes a certificate for display.
+type CertInfo struct {
+	Subject     string    `json:"subject"`
+	Fingerprint string    `json:"sha256_fingerprint"`
+	NotBefore   time.Time `json:"not_before"`
+	NotAfter    time.Time `json:"not_after"`
+	DaysLeft    int       `json:"days_left"`
+}
+
+func certInfo(c *x509.Certificate, now time.Time) CertInfo {
+	return CertInfo{Subject: c.Subject.String(), Fingerprint: Fingerprint(c), NotBefore: c.NotBefore, NotAfter: c.NotAfter,
+		DaysLeft: int(c.NotAfter.Sub(now).Hours() / 24)}
+}
+
+func certSummaries(pems []string) []string {
+	certs, _ := parseCerts(pems) // stored certificates were parsed before they were stored
+	var out []string
+	for _, c := range certs {
+		out = append(out, fmt.Sprintf("%s (expires %s)", Fingerprint(c)[:16], c.NotAfter.Format("2006-01-02")))
+	}
+	return out
+}
+
+// ---- SP keys ----
+
+// newKey generates an RSA-2048 key and a self-signed certificate valid for
+// ten years: IdPs pin the certificate itself, so its dates only matter to
+// the IdPs that check them.
+func newKey(ws, entityID string, now time.Time) (*SPKey, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	if err != nil {
+		return nil, err
+	}
+	host := entityID
+	if u, err := url.Parse(entityID); err == nil && u.Host != "" {
+		host = u.Hostname()
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: host, Organization: []string{"Rollcall workspace " + ws}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(10, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	return &SPKey{
+		WorkspaceID: ws, ID: directory.NewID(), Created: now,
+		KeyPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})),
+		CertPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+	}, nil
+}
+
+// spKey is a parsed SP key.
+type spKey struct {
+	*SPKey
+	key  *rsa.PrivateKey
+	cert *x509.Certificate
+}
+
+func parseSPKey(k *SPKey) (*spKey, error) {
+	b, _ := pem.Decode([]byte(k.KeyPEM))
+	if b == nil {
+		return nil, fmt.Errorf("SP key %s: no PEM block", k.ID)
+	}
+	key, err := x509.ParsePKCS1PrivateKey(b.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("SP key %s: %w", k.ID, err)
+	}
+	cb, _ := pem.Decode([]byte(k.CertPEM))
+	if cb == nil {
+		return nil, fmt.Errorf("SP certificate %s: no PEM block", k.ID)
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("SP certificate %s: %w", k.ID, err)
+	}
+	return &spKey{SPKey: k, key: key, cert: cert}, nil
+}
+
+// keySet is a workspace's SP keys by state.
+type keySet struct {
+	current, next, previous *spKey
+}
+
+// ensureKeys returns the workspace's SP keys, generating the first one.
+func (s *Server) ensureKeys(ctx context.Context, ws string) (*keySet, error) {
+	ks, err := s.keys(ctx, ws)
+	if err != nil || ks.current != nil {
+		return ks, err
+	}
+	k, err := newKey(ws, s.EntityID(ws), s.now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	k.Status = KeyCurrent
+	if err := s.store.InsertSPKey(ctx, k); err != nil {
+		return nil, err
+	}
+	return s.keys(ctx, ws)
+}
+
+func (s *Server) keys(ctx context.Context, ws string) (*keySet, error) {
+	list, err := s.store.SPKeys(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	ks := &keySet{}
+	for _, k := range list {
+		pk, err := parseSPKey(k)
+		if err != nil {
+			return nil, err
+		}
+		switch k.Status {
+		case KeyCurrent:
+			ks.current = pk
+		case KeyNext:
+			ks.next = pk
+		case KeyPrevious:
+			ks.previous = pk
+		}
+	}
+	return ks, nil
+}
+
+// decryptionKeys lists the keys an IdP may have encrypted to, during any
+// stage of a rollover.
+func (ks *keySet) decryptionKeys() []*rsa.PrivateKey {
+	var out []*rsa.PrivateKey
+	for _, k := range []*spKey{ks.current, ks.next, ks.previous} {
+		if k != nil {
+			out = append(out, k.key)
+		}
+	}
+	return out
+}
+
+// BeginKeyRollover creates the workspace's next SP key pair, published in
+// the SP metadata beside the current one, so the IdP can learn it before
+// it is used.
+func (s *Server) BeginKeyRollover(ctx context.Context, ws string) error {
+	ks, err := s.ensureKeys(ctx, ws)
+	if err != nil {
+		return err
+	}
+	if ks.next != nil {
+		return directory.Errorf(directory.ECONFLICT, "a rollover is already in progress; complete it first")
+	}
+	k, err := newKey(ws, s.EntityID(ws), s.now().UTC())
+	if err != nil {
+		return err
+	}
+	k.Status = KeyNext
+	if err := s.store.InsertSPKey(ctx, k); err != nil {
+		return err
+	}
+	s.audit(ctx, ws, "sso.sp_key_rollover_started", map[string]any{"next_key": k.ID})
+	return nil
+}
+
+// CompleteKeyRollover makes the next key current. The old key stays as
+// "previous" for decryption until the next rollover.
+func (s *Server) CompleteKeyRollover(ctx context.Context, ws string) error {
+	ks, err := s.ensureKeys(ctx, ws)
+	if err != nil {
+		return err
+	}
+	if ks.next == nil {
+		return directory.Errorf(directory.ECONFLICT, "no rollover in progress; begin one first")
+	}
+	change := map[string]string{ks.current.ID: KeyPrevious, ks.next.ID: KeyCurrent}
+	if ks.previous != nil {
+		change[ks.previous.ID] = "" // delete
+	}
+	if err := s.store.SetSPKeyStatus(ctx, ws, change); err != nil {
+		return err
+	}
+	s.audit(ctx, ws, "sso.sp_key_rollover_completed", map[string]any{"current_key": ks.next.ID, "previous_key": ks.current.ID})
+	return nil
+}
+
+// Info is a workspace's SSO configuration for display (sso show).
+type Info struct {
+	WorkspaceID        string            `json:"workspace_id"`
+	SSOPolicy          string            `json:"sso_policy"`
+	EntityID           string            `json:"entity_id"`
+	ACSURL             string            `json:"acs_url"`
+	MetadataURL        string            `json:"metadata_url"`
+	LoginURL           string            `json:"login_url"`
+	Configured         bool              `json:"configured"`
+	IdPEntityID        string            `json:"idp_entity_id,omitempty"`
+	IdPSSOURL          string            `json:"idp_sso_url,omitempty"`
+	IdPMetadataURL     string            `json:"idp_metadata_url,omitempty"`
+	IdPMetadataFetched *time.Time        `json:"idp_metadata_fetched,omitempty"`
+	IdPMetadataError   string            `json:"idp_metadata_error,omitempty"`
+	IdPCertificates    []CertInfo        `json:"idp_certificates"`
+	SPCertificates     []CertInfo        `json:"sp_certificates"`
+	AllowIdPInitiated  bool              `json:"allow_idp_initiated"`
+	AllowSHA1          bool              `json:"allow_sha1"`
+	JIT                bool              `json:"jit"`
+	ClockSkewSeconds   int               `json:"clock_skew_seconds"`
+	Preset             string            `json:"attribute_preset"`
+	AttributeMap       map[string]string `json:"attribute_map,omitempty"`
+	LastLogin          json.RawMessage   `json:"last_login,omitempty"`
+}
+
+// Show returns a workspace's SSO configuration and URLs.
+func (s *Server) Show(ctx context.Context, ws string) (*Info, error) {
+	w, err := s.dir.Workspace(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	info := &Info{WorkspaceID: ws, SSOPolicy: string(w.SSOPolicy), EntityID: s.EntityID(ws), ACSURL: s.ACSURL(ws),
+		MetadataURL: s.EntityID(ws), LoginURL: s.base(ws) + "/login", IdPCertificates: []CertInfo{}, SPCertificates: []CertInfo{}}
+	ks, err := s.ensureKeys(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []*spKey{ks.current, ks.next} {
+		if k != nil {
+			info.SPCertificates = append(info.SPCertificates, certInfo(k.cert, now))
+		}
+	}
+	c, err := s.store.Connection(ctx, ws)
+	if errors.Is(err, directory.ErrNotFound) {
+		return info, nil
+	} else if err != nil {
+		return nil, err
+	}
+	info.Configured = true
+	info.IdPEntityID, info.IdPSSOURL, info.IdPMetadataURL, info.IdPMetadataError = c.IdPEntityID, c.IdPSSOURL, c.MetadataURL, c.MetadataError
+	if !c.MetadataFetched.IsZero() {
+		info.IdPMetadataFetched = &c.MetadataFetched
+	}
+	certs, err := parseCerts(c.IdPCerts)
+	if err != nil {
+		return nil, err
+	}
+	for _, cert := range certs {
+		info.IdPCertificates = append(info.IdPCertificates, certInfo(cert, now))
+	}
+	info.AllowIdPInitiated, info.AllowSHA1, info.JIT = c.AllowIdPInitiated, c.AllowSHA1, c.JIT
+	info.ClockSkewSeconds = int(c.ClockSkew.Seconds())
+	info.Preset, info.AttributeMap = c.Preset, c.AttributeMap
+	if info.Preset == "" {
+		info.Preset = "generic"
+	}
+	if c.LastLogin != "" {
+		info.LastLogin = json.RawMessage(c.LastLogin)
+	}
+	return info, nil
+}

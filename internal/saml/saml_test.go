@@ -1,0 +1,451 @@
+package saml_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"rollcall/internal/directory"
+	"rollcall/internal/httpx"
+	"rollcall/internal/saml"
+	"rollcall/internal/session"
+	"rollcall/internal/store"
+	"rollcall/internal/testenv/dbtest"
+	"rollcall/internal/testenv/samltest"
+	"rollcall/internal/web"
+)
+
+// sp is one SP server (one "replica") in front of a database.
+type sp struct {
+	url  string
+	srv  *saml.Server
+	web  *web.Server
+	http *httptest.Server
+}
+
+type fixture struct {
+	db  *store.DB
+	dir *directory.Service
+	ws  string
+	idp *samltest.IdP
+	a   *sp
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newSP(t *testing.T, db *store.DB, fetcher *saml.Fetcher) *sp {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(nil)
+	base := "http://" + ts.Listener.Addr().String()
+	dir := directory.NewService(db)
+	sessions := &session.Manager{Store: db}
+	pages, err := web.New(&web.Server{BaseURL: base, Dir: dir, Store: db, Sessions: sessions, Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fetcher == nil {
+		fetcher = &saml.Fetcher{}
+	}
+	srv := saml.New(saml.Config{BaseURL: base, Log: quiet()}, dir, db, sessions, pages, fetcher)
+	pages.SSO = func(ctx context.Context, ws string) bool { _, err := db.Connection(ctx, ws); return err == nil }
+	mux := http.NewServeMux()
+	srv.Register(mux)
+	pages.Register(mux)
+	ts.Config.Handler = httpx.Handler(mux, quiet(), nil)
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return &sp{url: base, srv: srv, web: pages, http: ts}
+}
+
+func setup(t *testing.T, engine string) *fixture {
+	t.Helper()
+	db := dbtest.Open(t, engine)
+	f := &fixture{db: db, dir: directory.NewService(db)}
+	ctx := context.Background()
+	w, err := f.dir.CreateWorkspace(ctx, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ws = w.ID
+	f.a = newSP(t, db, nil)
+	f.idp = samltest.New(t, "https://idp.example.com/acme", time.Time{})
+	f.configure(t, f.idp.Metadata(), saml.Settings{})
+	f.member(t, "alice@acme.test", true, directory.RoleMember)
+	return f
+}
+
+func (f *fixture) configure(t *testing.T, md []byte, extra saml.Settings) {
+	t.Helper()
+	extra.MetadataXML = md
+	if _, err := f.a.srv.Configure(context.Background(), f.ws, extra); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) member(t *testing.T, user string, active bool, role directory.Role) *directory.Member {
+	t.Helper()
+	m, err := f.dir.CreateMember(context.Background(), f.ws, &directory.Member{UserName: user, Active: active, Source: directory.SourceSCIM,
+		Assigned: directory.RoleRef{Role: role}, Emails: []directory.Email{{Value: user, Primary: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// browser is an HTTP client with its own cookies that does not follow
+// redirects, so each step of the flow can be checked.
+func browser(t *testing.T) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func get(t *testing.T, c *http.Client, u string) *http.Response {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func body(t *testing.T, r *http.Response) string {
+	t.Helper()
+	b, _ := io.ReadAll(r.Body)
+	return string(b)
+}
+
+func (f *fixture) post(t *testing.T, c *http.Client, s *sp, samlResponse, relay string) *http.Response {
+	t.Helper()
+	form := url.Values{"SAMLResponse": {samlResponse}}
+	if relay != "" {
+		form.Set("RelayState", relay)
+	}
+	resp, err := c.PostForm(s.url+"/saml/"+f.ws+"/acs", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// start begins an SP-initiated sign-in and returns the AuthnRequest ID.
+func (f *fixture) start(t *testing.T, c *http.Client, returnTo string) string {
+	t.Helper()
+	resp := get(t, c, f.a.url+"/saml/"+f.ws+"/login?return_to="+url.QueryEscape(returnTo))
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), f.idp.SSOURL) {
+		t.Fatalf("login: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return samltest.RequestID(t, resp.Header.Get("Location"))
+}
+
+func (f *fixture) response(t *testing.T, s *sp, nameID, inResponseTo string) string {
+	return f.idp.Response(t, samltest.Assertion{ACSURL: s.url + "/saml/" + f.ws + "/acs", Audience: s.url + "/saml/" + f.ws + "/metadata",
+		InResponseTo: inResponseTo, NameID: nameID})
+}
+
+// whoami asks the session API who the browser is.
+func whoami(t *testing.T, c *http.Client, s *sp) (int, map[string]any) {
+	t.Helper()
+	resp := get(t, c, s.url+"/api/v1/session")
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func (f *fixture) auditReasons(t *testing.T) []string {
+	t.Helper()
+	entries, err := f.db.Audit(context.Background(), f.ws, directory.AuditQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.Action == "sso.login_refused" {
+			var d struct{ Reason string }
+			_ = json.Unmarshal(e.Detail, &d)
+			out = append(out, d.Reason)
+		}
+	}
+	return out
+}
+
+func TestSPInitiated(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, engine)
+			c := browser(t)
+			id := f.start(t, c, "/w/"+f.ws+"/projects?x=1")
+			if code, _ := whoami(t, c, f.a); code != http.StatusUnauthorized {
+				t.Fatalf("session before sign-in: %d", code)
+			}
+			resp := f.post(t, c, f.a, f.response(t, f.a, "ALICE@acme.test", id), "")
+			if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "/complete?code=") {
+				t.Fatalf("acs: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body(t, resp))
+			}
+			done := get(t, c, resp.Header.Get("Location"))
+			if done.StatusCode != http.StatusSeeOther || done.Header.Get("Location") != "/w/"+f.ws+"/projects?x=1" {
+				t.Fatalf("complete: %d %q %s", done.StatusCode, done.Header.Get("Location"), body(t, done))
+			}
+			code, who := whoami(t, c, f.a)
+			if code != 200 || who["user_name"] != "alice@acme.test" || who["workspace_id"] != f.ws || who["auth_method"] != "saml" || who["role"] != "member" || who["email"] != "alice@acme.test" {
+				t.Fatalf("session: %d %v", code, who)
+			}
+			// The same code cannot be used twice.
+			again := get(t, c, resp.Header.Get("Location"))
+			if again.StatusCode != http.StatusBadRequest {
+				t.Fatalf("second completion: %d", again.StatusCode)
+			}
+			// Home page.
+			home := get(t, c, f.a.url+"/w/"+f.ws+"/")
+			if b := body(t, home); home.StatusCode != 200 || !strings.Contains(b, "alice@acme.test") {
+				t.Fatalf("home: %d %s", home.StatusCode, b)
+			}
+		})
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, engine)
+			f.member(t, "gone@acme.test", false, directory.RoleMember)
+			tests := []struct {
+				name   string
+				run    func(t *testing.T) *http.Response
+				status int
+				text   string
+				reason string
+			}{
+				{"same response twice", func(t *testing.T) *http.Response {
+					c := browser(t)
+					id := f.start(t, c, "")
+					r := f.response(t, f.a, "alice@acme.test", id)
+					f.post(t, c, f.a, r, "")
+					return f.post(t, c, f.a, r, "")
+				}, 403, "Authentication failed", "unknown_request"},
+				{"unknown InResponseTo", func(t *testing.T) *http.Response {
+					return f.post(t, browser(t), f.a, f.response(t, f.a, "alice@acme.test", "_never-asked"), "")
+				}, 403, "Authentication failed", "unknown_request"},
+				{"IdP-initiated not allowed", func(t *testing.T) *http.Response {
+					return f.post(t, browser(t), f.a, f.response(t, f.a, "alice@acme.test", ""), "")
+				}, 403, "Authentication failed", "idp_initiated_disabled"},
+				{"not a member", func(t *testing.T) *http.Response {
+					c := browser(t)
+					return f.post(t, c, f.a, f.response(t, f.a, "mallory@evil.test", f.start(t, c, "")), "")
+				}, 403, "not a member", "not_a_member"},
+				{"deactivated member", func(t *testing.T) *http.Response {
+					c := browser(t)
+					return f.post(t, c, f.a, f.response(t, f.a, "gone@acme.test", f.start(t, c, "")), "")
+				}, 403, "deactivated", "member_inactive"},
+				{"signed by another key", func(t *testing.T) *http.Response {
+					c := browser(t)
+					other := samltest.New(t, f.idp.EntityID, time.Time{})
+					return f.post(t, c, f.a, other.Response(t, samltest.Assertion{ACSURL: f.a.url + "/saml/" + f.ws + "/acs",
+						Audience: f.a.url + "/saml/" + f.ws + "/metadata", InResponseTo: f.start(t, c, ""), NameID: "alice@acme.test"}), "")
+				}, 403, "Authentication failed", "response_untrusted_certificate"},
+				{"garbage", func(t *testing.T) *http.Response {
+					return f.post(t, browser(t), f.a, "PD94bWwgdmVyc2lvbj0iMS4wIj8+PCFET0NUWVBFIHg+PHgvPg==", "")
+				}, 403, "Authentication failed", "response_forbidden_xml"},
+				// Last: it allows IdP-initiated sign-ins on the shared connection.
+				{"replay from another replica", func(t *testing.T) *http.Response {
+					c := browser(t)
+					id := f.start(t, c, "")
+					r := f.response(t, f.a, "alice@acme.test", id)
+					if resp := f.post(t, c, f.a, r, ""); resp.StatusCode != http.StatusSeeOther {
+						t.Fatalf("first use: %d", resp.StatusCode)
+					}
+					b := newSP(t, f.db, nil)
+					// Replica B has another URL; make the same response valid there too
+					// by minting its twin with the same assertion ID.
+					twin := f.idp.Response(t, samltest.Assertion{ACSURL: b.url + "/saml/" + f.ws + "/acs", Audience: b.url + "/saml/" + f.ws + "/metadata",
+						NameID: "alice@acme.test", AssertionID: mustAssertionID(t, r)})
+					f.configureFor(t, b)
+					return f.post(t, browser(t), b, twin, "")
+				}, 403, "Authentication failed", "replay"},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					resp := tc.run(t)
+					b := body(t, resp)
+					if resp.StatusCode != tc.status || !strings.Contains(b, tc.text) {
+						t.Fatalf("got %d %q, want %d with %q", resp.StatusCode, b, tc.status, tc.text)
+					}
+					if strings.Contains(b, "rollcall_session") || len(resp.Header.Values("Set-Cookie")) > 0 && strings.Contains(strings.Join(resp.Header.Values("Set-Cookie"), ";"), session.CookieName) {
+						t.Fatal("a refused sign-in set a session cookie")
+					}
+					found := false
+					for _, r := range f.auditReasons(t) {
+						found = found || r == tc.reason
+					}
+					if !found {
+						t.Fatalf("audit log lacks reason %q: %v", tc.reason, f.auditReasons(t))
+					}
+				})
+			}
+		})
+	}
+}
+
+func mustAssertionID(t *testing.T, b64 string) string {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(raw)
+	i := strings.Index(s, "<saml:Assertion ")
+	j := strings.Index(s[i:], ` ID="`) + i + len(` ID="`)
+	return s[j : j+strings.Index(s[j:], `"`)]
+}
+
+// configureFor lets the twin, an unsolicited response, through replica b;
+// the connection is shared by every replica (one database), only the
+// replicas' URLs differ in tests.
+func (f *fixture) configureFor(t *testing.T, b *sp) {
+	t.Helper()
+	if _, err := b.srv.Configure(context.Background(), f.ws, saml.Settings{MetadataXML: f.idp.Metadata(), AllowIdPInitiated: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestLoginCSRF posts a valid response started in the attacker's browser
+// into the victim's browser: the completion must refuse it.
+func TestLoginCSRF(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, engine)
+			attacker, victim := browser(t), browser(t)
+			id := f.start(t, attacker, "")
+			resp := f.post(t, victim, f.a, f.response(t, f.a, "alice@acme.test", id), "")
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("acs: %d", resp.StatusCode)
+			}
+			done := get(t, victim, resp.Header.Get("Location"))
+			if done.StatusCode != http.StatusForbidden || !strings.Contains(body(t, done), "another browser") {
+				t.Fatalf("completion in another browser: %d", done.StatusCode)
+			}
+			if code, _ := whoami(t, victim, f.a); code != http.StatusUnauthorized {
+				t.Fatal("victim got a session")
+			}
+		})
+	}
+}
+
+func TestIdPInitiated(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, engine)
+			f.configure(t, f.idp.Metadata(), saml.Settings{AllowIdPInitiated: ptr(true)})
+			for relay, want := range map[string]string{
+				"/w/" + f.ws + "/boards": "/w/" + f.ws + "/boards",
+				"https://evil.example":   "/w/" + f.ws + "/",
+				"//evil.example":         "/w/" + f.ws + "/",
+				"/\\evil.example":        "/w/" + f.ws + "/",
+				"javascript:alert(1)":    "/w/" + f.ws + "/",
+				"/ok\r\nSet-Cookie: x=1": "/w/" + f.ws + "/",
+				"":                       "/w/" + f.ws + "/",
+			} {
+				c := browser(t)
+				resp := f.post(t, c, f.a, f.response(t, f.a, "alice@acme.test", ""), relay)
+				if resp.StatusCode != http.StatusSeeOther {
+					t.Fatalf("relay %q: acs %d %s", relay, resp.StatusCode, body(t, resp))
+				}
+				done := get(t, c, resp.Header.Get("Location"))
+				if done.StatusCode != http.StatusSeeOther || done.Header.Get("Location") != want {
+					t.Errorf("relay %q: landed on %q, want %q", relay, done.Header.Get("Location"), want)
+				}
+			}
+			// A response with someone else's InResponseTo is refused even
+			// though unsolicited responses are allowed.
+			victim := browser(t)
+			id := f.start(t, victim, "")
+			resp := f.post(t, browser(t), f.a, f.response(t, f.a, "alice@acme.test", id+"x"), "")
+			if resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("foreign InResponseTo: %d", resp.StatusCode)
+			}
+		})
+	}
+}
+
+func TestJITAndSessions(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, engine)
+			f.configure(t, f.idp.Metadata(), saml.Settings{JIT: ptr(true)})
+			c := browser(t)
+			id := f.start(t, c, "")
+			r := f.idp.Response(t, samltest.Assertion{ACSURL: f.a.url + "/saml/" + f.ws + "/acs", Audience: f.a.url + "/saml/" + f.ws + "/metadata",
+				InResponseTo: id, NameID: "00u-opaque-id", Attributes: map[string][]string{"email": {"newbie@acme.test"}, "firstName": {"New"}, "lastName": {"Bie"}}})
+			resp := f.post(t, c, f.a, r, "")
+			get(t, c, resp.Header.Get("Location"))
+			code, who := whoami(t, c, f.a)
+			if code != 200 || who["user_name"] != "newbie@acme.test" || who["role"] != "member" {
+				t.Fatalf("JIT sign-in: %d %v", code, who)
+			}
+			m, err := f.db.MemberByUserName(context.Background(), f.ws, "newbie@acme.test")
+			if err != nil || m.Source != directory.SourceSSO || m.DisplayName != "New Bie" {
+				t.Fatalf("JIT member: %+v %v", m, err)
+			}
+			// Deactivation ends the session at once.
+			if _, err := f.dir.UpdateMember(context.Background(), f.ws, m.ID, directory.UpdateOptions{}, func(m *directory.Member) error {
+				m.Active = false
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if code, _ := whoami(t, c, f.a); code != http.StatusUnauthorized {
+				t.Fatalf("session survived deactivation: %d", code)
+			}
+			// The admin's debugging record.
+			info, err := f.a.srv.Show(context.Background(), f.ws)
+			if err != nil || !strings.Contains(string(info.LastLogin), "newbie@acme.test") || !strings.Contains(string(info.LastLogin), "firstName") {
+				t.Fatalf("last login: %s %v", info.LastLogin, err)
+			}
+		})
+	}
+}
+
+func TestSignOut(t *testing.T) {
+	f := setup(t, "sqlite")
+	c := browser(t)
+	id := f.start(t, c, "")
+	resp := f.post(t, c, f.a, f.response(t, f.a, "alice@acme.test", id), "")
+	get(t, c, resp.Header.Get("Location"))
+	req, _ := http.NewRequest("POST", f.a.url+"/signout", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	r, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if code, _ := whoami(t, c, f.a); code != 200 {
+		t.Fatal("a cross-site post signed the member out")
+	}
+	req, _ = http.NewRequest("POST", f.a.url+"/signout", nil)
+	req.Header.Set("Origin", f.a.url)
+	r, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if code, _ := whoami(t, c, f.a); code != http.StatusUnauthorized {
+		t.Fatal("still signed in after sign-out")
+	}
+}

@@ -1,0 +1,119 @@
+package saml
+
+import (
+	"context"
+	"time"
+
+	"rollcall/internal/directory"
+)
+
+// Connection is one workspace's trust in its IdP, and how it signs in.
+type Connection struct {
+	WorkspaceID string
+	IdPEntityID string
+	IdPSSOURL   string
+	// IdPCerts are the trusted IdP signing certificates, PEM.
+	IdPCerts []string
+	// MetadataURL, when set, is fetched on a schedule so that new IdP
+	// certificates are picked up without a human.
+	MetadataURL       string
+	MetadataXML       string
+	MetadataFetched   time.Time
+	MetadataNext      time.Time
+	MetadataError     string
+	AllowIdPInitiated bool
+	AllowSHA1         bool
+	JIT               bool
+	ClockSkew         time.Duration
+	// Preset names the attribute preset (okta, entra, jumpcloud, google,
+	// onelogin); AttributeMap overrides it per field.
+	Preset       string
+	AttributeMap map[string]string
+	// CertWarnings records, per certificate fingerprint, the smallest
+	// expiry threshold (in days) already warned about.
+	CertWarnings map[string]int
+	// LastLogin holds the raw attributes of the last sign-in, for the
+	// admin's debugging page (JSON).
+	LastLogin string
+	Created   time.Time
+	Modified  time.Time
+}
+
+// SPKey is one of a workspace's SP key pairs.
+type SPKey struct {
+	WorkspaceID string
+	ID          string
+	Status      string // KeyCurrent, KeyNext or KeyPrevious
+	KeyPEM      string
+	CertPEM     string
+	Created     time.Time
+}
+
+// SP key states.
+const (
+	KeyCurrent  = "current"
+	KeyNext     = "next"
+	KeyPrevious = "previous"
+)
+
+// PendingRequest is an SP-initiated AuthnRequest awaiting its response,
+// bound to the browser that started it.
+type PendingRequest struct {
+	ID          string
+	WorkspaceID string
+	BrowserHash []byte
+	ReturnTo    string
+	Expires     time.Time
+}
+
+// PendingLogin is a validated sign-in waiting for the browser to complete
+// it at the same-site completion URL.
+type PendingLogin struct {
+	CodeHash    []byte
+	WorkspaceID string
+	MemberID    string
+	BrowserHash []byte // nil for IdP-initiated sign-ins
+	ReturnTo    string
+	Expires     time.Time
+}
+
+// Store is the persistence SAML needs. Lookups return directory.ErrNotFound
+// when there is nothing.
+type Store interface {
+	Connection(ctx context.Context, ws string) (*Connection, error)
+	// SaveConnection inserts or replaces a workspace's connection.
+	SaveConnection(ctx context.Context, c *Connection) error
+	// ClaimMetadataRefresh picks one connection whose metadata is due
+	// (MetadataNext ≤ now), moves its MetadataNext to next so no other
+	// replica picks it, and returns it; ErrNotFound when none is due.
+	ClaimMetadataRefresh(ctx context.Context, now, next time.Time) (*Connection, error)
+	// Connections lists every connection (for certificate expiry checks).
+	Connections(ctx context.Context) ([]*Connection, error)
+
+	SPKeys(ctx context.Context, ws string) ([]*SPKey, error)
+	InsertSPKey(ctx context.Context, k *SPKey) error
+	// SetSPKeyStatus changes key states in one transaction.
+	SetSPKeyStatus(ctx context.Context, ws string, status map[string]string) error
+
+	InsertRequest(ctx context.Context, r *PendingRequest) error
+	// ConsumeResponse records, in one transaction, what a validated
+	// Response uses up: the pending request it answers (deleted; when
+	// requestID is set it must exist for the workspace and not have expired
+	// at now, else directory.ErrNotFound), its assertion ID in the replay
+	// cache until expires (directory.ErrConflict if already there: a replay,
+	// from any replica), and, when the sign-in goes ahead, the pending login
+	// (its BrowserHash and ReturnTo taken from the request when there is
+	// one). lastLogin, when set, replaces the connection's last-login
+	// record; entry, when set, goes to the audit log.
+	ConsumeResponse(ctx context.Context, ws, requestID, assertionID string, expires, now time.Time, login *PendingLogin, lastLogin string, entry *directory.AuditEntry) (*PendingRequest, error)
+	// TakeLogin deletes and returns a pending login.
+	TakeLogin(ctx context.Context, codeHash []byte) (*PendingLogin, error)
+	// UpdateMetadata stores the outcome of a metadata refresh without
+	// touching the rest of the connection.
+	UpdateMetadata(ctx context.Context, ws string, c *Connection) error
+	// SetCertWarnings stores which expiry warnings were given.
+	SetCertWarnings(ctx context.Context, ws string, warned map[string]int) error
+	// DeleteExpiredSAML removes requests, logins and replay entries that
+	// expired before now.
+	DeleteExpiredSAML(ctx context.Context, now time.Time) error
+}
