@@ -70,6 +70,7 @@ func TestTokens(t *testing.T) {
 				}
 			}
 			// Several live tokens: rotate without downtime, then revoke the old one.
+			clk.t = clk.t.Add(time.Minute)
 			_, tok2, err := creds.Create(ctx, a, credential.KindSCIMToken, "Okta (new)")
 			if err != nil {
 				t.Fatal(err)
@@ -90,14 +91,13 @@ func TestTokens(t *testing.T) {
 				t.Fatal("revoked token still authenticates")
 			}
 			list, err := creds.List(ctx, a, credential.KindSCIMToken)
-			if err != nil || len(list) != 2 || list[1].Revoked.IsZero() {
+			if err != nil || len(list) != 2 || list[1].ID != c.ID || list[1].Revoked.IsZero() || !list[0].Revoked.IsZero() {
 				t.Fatalf("list = %+v %v", list, err)
 			}
 			entries, _ := db.Audit(ctx, a, directory.AuditQuery{Limit: 10})
 			if entries[0].Action != "scim_token.revoked" {
 				t.Fatalf("audit = %+v", entries[0])
 			}
-			_ = clk
 		})
 	}
 }
