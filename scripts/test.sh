@@ -19,9 +19,13 @@ step() { printf '\n==> %s\n' "$*"; }
 # ---- dependencies --------------------------------------------------------
 packages=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in postgresql chromium simplesamlphp php-cli php-xml php-mbstring php-curl xmlsec1 nodejs npm; do
+for p in postgresql chromium simplesamlphp php8.2-cli php8.2-xml php8.2-mbstring php8.2-curl xmlsec1; do
   have_pkg "$p" || packages+=("$p")
 done
+# Node.js may come from elsewhere (NodeSource bundles npm with nodejs, and
+# Debian's npm package conflicts with it): look for the commands instead.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [ ${#packages[@]} -gt 0 ] && [ "${SKIP_INSTALL:-}" != 1 ]; then
   step "installing Debian packages: ${packages[*]}"
   sudo=""
