@@ -528,9 +528,8 @@ func (s *Service) createMember(ctx context.Context, ws string, m *Member, reatta
 	var out *Member
 	var reattached bool
 	err := s.store.Update(ctx, func(tx Tx) error {
-		if _, err := tx.Workspace(ws); err != nil {
-			return notFound(err, "workspace %q not found", ws)
-		}
+		// No workspace lookup: the member's foreign key checks it, and an
+		// insert into a missing workspace fails with ErrNotFound.
 		if !m.Assigned.IsZero() {
 			ref, err := resolveRoleRef(tx, ws, m.Assigned)
 			if err != nil {
@@ -562,7 +561,7 @@ func (s *Service) createMember(ctx context.Context, ws string, m *Member, reatta
 			if errors.Is(err, ErrConflict) {
 				return FieldErrorf(ECONFLICT, "userName", "a member with userName %q already exists in this workspace", m.UserName)
 			}
-			return err
+			return notFound(err, "workspace %q not found", ws)
 		}
 		out = m
 		return audit(tx, ctx, ws, "member.created", "member", m.ID, map[string]any{

@@ -180,7 +180,7 @@ func (t *Tx) UpdateMember(m *directory.Member, version int64) error {
 // CountActiveOwners implements directory.Tx.
 func (t *Tx) CountActiveOwners(ws string) (int, error) {
 	var n int
-	err := t.queryRow("SELECT COUNT(*) FROM members WHERE workspace_id = $1 AND role = 'owner' AND active = $2", ws, true).Scan(&n)
+	err := t.queryRow("SELECT COUNT(*) FROM members WHERE workspace_id = $1 AND role = 'owner' AND active = TRUE", ws).Scan(&n)
 	return n, err
 }
 

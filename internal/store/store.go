@@ -59,6 +59,10 @@ type Dialect struct {
 	// MigrationLock is a statement that serialises migrations across
 	// processes inside a transaction ("" when transactions already do).
 	MigrationLock string
+	// CacheStatements prepares each write statement once per connection.
+	CacheStatements bool
+	// IsForeignKey reports whether err is a foreign key violation.
+	IsForeignKey func(err error) bool
 }
 
 // DB is a Rollcall database on one engine. It is safe for concurrent use.
@@ -68,13 +72,15 @@ type DB struct {
 	d     Dialect
 	now   func() time.Time
 
-	mu    sync.Mutex
-	cache map[string]string // rebound query text
+	mu      sync.Mutex
+	cache   map[string]string    // rebound query text
+	stmts   map[string]*sql.Stmt // prepared writer statements (CacheStatements)
+	pending map[string]bool      // statements to prepare once the writer is free
 }
 
 // New returns a DB over the given pools. read may equal write.
 func New(write, read *sql.DB, d Dialect) *DB {
-	return &DB{write: write, read: read, d: d, now: time.Now, cache: map[string]string{}}
+	return &DB{write: write, read: read, d: d, now: time.Now, cache: map[string]string{}, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
 }
 
 // SetClock replaces the clock used for transaction times (tests).
@@ -85,6 +91,12 @@ func (db *DB) Engine() string { return db.d.Name }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.mu.Lock()
+	for _, st := range db.stmts {
+		st.Close()
+	}
+	db.stmts = map[string]*sql.Stmt{}
+	db.mu.Unlock()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -151,11 +163,13 @@ func (db *DB) update(ctx context.Context, fn func(*Tx) error) error {
 	tx := &Tx{ctx: ctx, tx: stx, db: db, now: db.now().UTC().Truncate(time.Microsecond)}
 	if err := fn(tx); err != nil {
 		_ = stx.Rollback() // the error from fn is what matters
+		db.preparePending(ctx)
 		return err
 	}
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	db.preparePending(ctx)
 	return nil
 }
 
@@ -173,15 +187,76 @@ type Tx struct {
 func (t *Tx) Now() time.Time { return t.now }
 
 func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
+	if st := t.db.cached(query); st != nil {
+		return t.tx.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
+	}
 	return t.tx.ExecContext(t.ctx, t.db.q(query), args...)
 }
 
 func (t *Tx) query(query string, args ...any) (*sql.Rows, error) {
+	if st := t.db.cached(query); st != nil {
+		return t.tx.StmtContext(t.ctx, st).QueryContext(t.ctx, args...)
+	}
 	return t.tx.QueryContext(t.ctx, t.db.q(query), args...)
 }
 
 func (t *Tx) queryRow(query string, args ...any) *sql.Row {
+	if st := t.db.cached(query); st != nil {
+		return t.tx.StmtContext(t.ctx, st).QueryRowContext(t.ctx, args...)
+	}
 	return t.tx.QueryRowContext(t.ctx, t.db.q(query), args...)
+}
+
+// Prepared statements. With CacheStatements (SQLite, whose driver would
+// otherwise parse every statement on every call; pgx caches on its own)
+// each write statement is prepared once on the writer. The writer pool has
+// a single connection, which a running transaction holds, so a statement
+// first seen inside a transaction is prepared after it ends. The cache is
+// bounded: queries built with variable-length IN lists stop being cached
+// once it is full.
+
+const maxStmts = 512
+
+// cached returns the prepared statement for query, noting it for
+// preparation if it has none yet.
+func (db *DB) cached(query string) *sql.Stmt {
+	if !db.d.CacheStatements {
+		return nil
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if st, ok := db.stmts[query]; ok {
+		return st
+	}
+	if len(db.stmts)+len(db.pending) < maxStmts {
+		db.pending[query] = true
+	}
+	return nil
+}
+
+// preparePending prepares the statements noted since the last call. It
+// must run with no transaction open on the writer.
+func (db *DB) preparePending(ctx context.Context) {
+	if !db.d.CacheStatements {
+		return
+	}
+	db.mu.Lock()
+	pending := db.pending
+	db.pending = map[string]bool{}
+	db.mu.Unlock()
+	for q := range pending {
+		st, err := db.write.PrepareContext(ctx, paramRE.ReplaceAllString(q, "?$1"))
+		if err != nil {
+			continue // the unprepared path reports the error
+		}
+		db.mu.Lock()
+		if _, ok := db.stmts[q]; ok {
+			st.Close()
+		} else {
+			db.stmts[q] = st
+		}
+		db.mu.Unlock()
+	}
 }
 
 func (db *DB) queryRead(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -194,7 +269,12 @@ func (db *DB) queryRowRead(ctx context.Context, query string, args ...any) *sql.
 
 // execWrite runs one statement as its own transaction on the writer.
 func (db *DB) execWrite(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return db.write.ExecContext(ctx, db.q(query), args...)
+	if st := db.cached(query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	res, err := db.write.ExecContext(ctx, db.q(query), args...)
+	db.preparePending(ctx)
+	return res, err
 }
 
 // forUpdate appends the dialect's row-locking clause.
@@ -209,6 +289,8 @@ func (db *DB) translate(err error) error {
 		return ErrNotFound
 	case db.d.IsUnique(err):
 		return fmt.Errorf("%w: %v", ErrConflict, err)
+	case db.d.IsForeignKey != nil && db.d.IsForeignKey(err):
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
 	}
 	return err
 }
@@ -329,4 +411,20 @@ func (db *DB) Migrations(ctx context.Context) ([]string, error) {
 		out = append(out, n)
 	}
 	return out, rows.Err()
+}
+
+// ExecBenchmarkDDL runs a schema statement. It exists for the benchmarks
+// that measure the engines' raw cost beside the store's.
+func (db *DB) ExecBenchmarkDDL(ctx context.Context, stmt string) error {
+	_, err := db.write.ExecContext(ctx, stmt)
+	return err
+}
+
+// ExecBenchmarkInsert runs one statement in its own transaction on the
+// writer: the floor every store write stands on.
+func (db *DB) ExecBenchmarkInsert(ctx context.Context, stmt string, args ...any) error {
+	return db.updateTx(ctx, func(t *Tx) error {
+		_, err := t.exec(stmt, args...)
+		return err
+	})
 }

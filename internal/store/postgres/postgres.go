@@ -41,6 +41,7 @@ func Dialect() store.Dialect {
 		Contains:      func(str, sub string) string { return "strpos(" + str + ", " + sub + ") > 0" },
 		EndsWith:      func(str, suffix string) string { return "right(" + str + ", length(" + suffix + ")) = " + suffix },
 		IsUnique:      func(err error) bool { return code(err) == "23505" },
+		IsForeignKey:  func(err error) bool { return code(err) == "23503" },
 		IsRetryable:   func(err error) bool { c := code(err); return c == "40001" || c == "40P01" },
 		MigrationLock: "SELECT pg_advisory_xact_lock(727165)",
 	}

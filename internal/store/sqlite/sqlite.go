@@ -47,7 +47,12 @@ func Dialect() store.Dialect {
 			}
 			return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 		},
-		IsRetryable: func(error) bool { return false },
+		IsForeignKey: func(err error) bool {
+			var e *sqlite.Error
+			return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+		},
+		IsRetryable:     func(error) bool { return false },
+		CacheStatements: true,
 	}
 }
 
