@@ -141,13 +141,13 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, status int, title
 		"Workspace": r.PathValue("ws"), "RequestID": httpx.RequestID(r.Context())}, "")
 }
 
-// PostForm implements saml.Pages.
+// PostForm implements saml.Pages. Browsers apply form-action to the
+// redirects that follow a form submission too, and IdPs do redirect their
+// POST endpoint to another origin (a login host, a region), so this page
+// lets its form go anywhere: it holds nothing but the SAMLRequest, and its
+// action is the IdP's configured SSO URL.
 func (s *Server) PostForm(w http.ResponseWriter, r *http.Request, action string, fields map[string]string) {
-	origin := action
-	if u, err := url.Parse(action); err == nil {
-		origin = u.Scheme + "://" + u.Host
-	}
-	s.render(w, http.StatusOK, "postform", map[string]any{"Title": "Signing in", "Action": action, "Fields": fields}, origin)
+	s.render(w, http.StatusOK, "postform", map[string]any{"Title": "Signing in", "Action": action, "Fields": fields}, "*")
 }
 
 // workspace loads the workspace named in the URL or renders a 404.
