@@ -248,10 +248,13 @@ func (r resolver) compare(e Compare, parent *schema.AttrRef) (Expr, node, error)
 	def := ref.Def()
 	if def.Type == schema.TypeComplex {
 		value := def.SubAttribute("value")
-		if ref.Sub != nil || !def.MultiValued || value == nil {
+		if ref.Sub != nil || value == nil {
 			return nil, nil, r.errorf(e.Path, nil, "'%s' is a complex attribute; compare one of its sub-attributes instead", path)
 		}
-		// emails co "x" means emails.value co "x" (RFC 7644 §3.4.2.2).
+		// emails co "x" means emails.value co "x" (RFC 7644 §3.4.2.2). The
+		// same reading for a single-valued complex attribute with a value
+		// sub-attribute lets Entra ID's documented manager check work:
+		// manager eq "id" means manager.value eq "id".
 		ref.Sub, path.Sub, def = value, value.Name, value
 	}
 	if _, ok := parseOp(string(e.Op)); !ok {

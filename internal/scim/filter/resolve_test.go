@@ -21,6 +21,9 @@ func TestResolve(t *testing.T) {
 		{user, `urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J"`, `userName sw "J"`},
 		{user, `name.FamilyName eq Employee`, `name.familyName eq "Employee"`},
 		{user, `EMAILS CO "x"`, `emails.value co "x"`},
+		// Entra ID's documented manager check compares the single-valued
+		// complex attribute's value sub-attribute.
+		{user, `manager eq "m1"`, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m1"`},
 		{user, `emails pr`, `emails pr`},
 		{user, `emails[TYPE eq "work"].VALUE eq "a@b"`, `emails[type eq "work" and value eq "a@b"]`},
 		{user, `employeeNumber eq 123`, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "123"`},
@@ -87,7 +90,6 @@ func TestResolveErrors(t *testing.T) {
 		{user, `active eq 1`, `'active' is a boolean; 1 is not`, false},
 		{user, `title co null`, `operator 'co' cannot compare with null; use eq null, ne null or pr`, false},
 		{user, `name eq "x"`, `'name' is a complex attribute; compare one of its sub-attributes instead`, false},
-		{user, `manager eq "x"`, `'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager' is a complex attribute; compare one of its sub-attributes instead`, false},
 		{user, `userName[value eq "x"]`, `'userName' is not a complex attribute, so it cannot take a value filter`, false},
 		{user, `emails[emails.type eq "work"]`, `inside emails[…], name a sub-attribute of emails, not 'emails.type'`, false},
 		{user, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User eq "x"`, `'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User' names a schema, not an attribute`, false},
