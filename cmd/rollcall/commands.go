@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
+	"time"
 
 	"rollcall/internal/api"
 	"rollcall/internal/credential"
 	"rollcall/internal/directory"
+	"rollcall/internal/scim"
 	"rollcall/internal/server"
+	"rollcall/internal/web"
 )
 
 // cliContext marks changes made from the command line in the audit trail.
@@ -23,11 +27,30 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	allowPrivate := fs.Bool("allow-private-addresses", e.getenv("ROLLCALL_ALLOW_PRIVATE_ADDRESSES") == "true",
 		"let outbound fetches (IdP metadata) reach loopback, link-local and private addresses")
 	logFormat := fs.String("log-format", envOr(e, "ROLLCALL_LOG_FORMAT", "text"), "log format: text or json")
+	smtpAddr := fs.String("smtp-addr", e.getenv("ROLLCALL_SMTP_ADDR"), "SMTP server host:port for password reset emails")
+	smtpFrom := fs.String("smtp-from", e.getenv("ROLLCALL_SMTP_FROM"), "sender address of emails")
+	smtpUser := fs.String("smtp-username", e.getenv("ROLLCALL_SMTP_USERNAME"), "SMTP username (the password comes from ROLLCALL_SMTP_PASSWORD)")
+	sessionIdle := fs.Duration("session-idle", envDuration(e, "ROLLCALL_SESSION_IDLE", 12*time.Hour), "end sessions idle this long")
+	sessionMax := fs.Duration("session-max", envDuration(e, "ROLLCALL_SESSION_MAX", 7*24*time.Hour), "end sessions this old")
+	scimRate := fs.Float64("scim-rate", envFloat(e, "ROLLCALL_SCIM_RATE", 500), "SCIM requests per second per token (negative: no limit)")
+	scimBurst := fs.Int("scim-burst", int(envFloat(e, "ROLLCALL_SCIM_BURST", 5000)), "SCIM request burst per token")
+	scimMaxBody := fs.Int64("scim-max-body", int64(envFloat(e, "ROLLCALL_SCIM_MAX_BODY", 16<<20)), "largest SCIM request body in bytes")
+	logDays := fs.Int("provisioning-log-days", int(envFloat(e, "ROLLCALL_PROVISIONING_LOG_DAYS", 30)), "keep provisioning log entries this many days")
 	if err := e.parse(fs, &c, args); err != nil {
 		return err
 	}
 	if *logFormat != "text" && *logFormat != "json" {
 		return usagef("--log-format %q: want text or json", *logFormat)
+	}
+	if *sessionIdle <= 0 || *sessionMax <= 0 || *scimBurst <= 0 || *scimMaxBody < 1024 || *logDays <= 0 {
+		return usagef("--session-idle, --session-max, --scim-burst, --scim-max-body and --provisioning-log-days must be positive")
+	}
+	var mail *web.SMTP
+	if *smtpAddr != "" {
+		if _, _, err := net.SplitHostPort(*smtpAddr); err != nil || !strings.Contains(*smtpFrom, "@") {
+			return usagef("--smtp-addr must be host:port and --smtp-from an email address")
+		}
+		mail = &web.SMTP{Addr: *smtpAddr, From: *smtpFrom, Username: *smtpUser, Password: e.getenv("ROLLCALL_SMTP_PASSWORD")}
 	}
 	log := newLogger(e.stderr, *logFormat)
 	// Listen first: a port in use is reported before anything is created.
@@ -36,13 +59,18 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return listenError(c.listen, err)
 	}
 	defer ln.Close()
-	srv, err := server.New(ctx, server.Config{Database: c.database, BaseURL: c.baseURL, AllowPrivateAddresses: *allowPrivate, Log: log})
+	srv, err := server.New(ctx, server.Config{Database: c.database, BaseURL: c.baseURL, AllowPrivateAddresses: *allowPrivate, Log: log,
+		SCIM:        scim.Config{RatePerSecond: *scimRate, Burst: *scimBurst, MaxBody: *scimMaxBody},
+		SessionIdle: *sessionIdle, SessionMax: *sessionMax, SMTP: mail, ProvisioningLogDays: *logDays})
 	if err != nil {
 		return dbError(c.database, err)
 	}
 	defer srv.Close()
 	if err := firstStart(ctx, e, srv, c); err != nil {
 		return err
+	}
+	if mail == nil {
+		log.Info("no SMTP server configured (--smtp-addr): password reset emails are off; owners can issue links with rollcall member reset-link")
 	}
 	srv.Start()
 	return srv.Serve(ctx, ln)
@@ -80,6 +108,20 @@ then create an API key for your application:
   rollcall api-key create%[5]s --workspace %[3]s
 `, c.baseURL, server.Redact(c.database), w.ID, api.SCIMBaseURL(c.baseURL, w.ID), flags)
 	return nil
+}
+
+func envDuration(e *env, key string, fallback time.Duration) time.Duration {
+	if d, err := time.ParseDuration(e.getenv(key)); err == nil {
+		return d
+	}
+	return fallback
+}
+
+func envFloat(e *env, key string, fallback float64) float64 {
+	if f, err := strconv.ParseFloat(e.getenv(key), 64); err == nil {
+		return f
+	}
+	return fallback
 }
 
 func envOr(e *env, key, fallback string) string {

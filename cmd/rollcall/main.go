@@ -5,6 +5,9 @@
 //	rollcall role create|list        manage custom roles
 //	rollcall member add              add a member (how the first owner is made)
 //	rollcall api-key create          issue a REST API key
+//	rollcall scim-token create       issue a SCIM token for an IdP
+//	rollcall scim-client create      issue OAuth client credentials for an IdP
+//	rollcall group-role set          map a group to a role
 //	rollcall migrate                 apply database migrations
 //	rollcall version                 print the version
 //
@@ -22,6 +25,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"rollcall/internal/credential"
 )
 
 func main() {
@@ -84,9 +89,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "role":
 		return sub(map[string]func(context.Context, *env, []string) error{"create": cmdRoleCreate, "list": cmdRoleList})
 	case "member":
-		return sub(map[string]func(context.Context, *env, []string) error{"add": cmdMemberAdd})
+		return sub(map[string]func(context.Context, *env, []string) error{"add": cmdMemberAdd, "reset-link": cmdMemberResetLink})
+	case "sso":
+		if len(rest) > 0 && rest[0] == "sp-key" {
+			name, rest = "sso sp-key", rest[1:]
+			return sub(map[string]func(context.Context, *env, []string) error{"begin-rollover": cmdSSOKey("begin-rollover"), "complete-rollover": cmdSSOKey("complete-rollover")})
+		}
+		return sub(map[string]func(context.Context, *env, []string) error{"configure": cmdSSOConfigure, "show": cmdSSOShow,
+			"refresh": cmdSSORefresh, "policy": cmdSSOPolicy})
 	case "api-key":
-		return sub(map[string]func(context.Context, *env, []string) error{"create": cmdAPIKeyCreate})
+		return sub(map[string]func(context.Context, *env, []string) error{"create": cmdAPIKeyCreate,
+			"list": cmdCredentialList(credential.KindAPIKey), "revoke": cmdCredentialRevoke(credential.KindAPIKey)})
+	case "scim-token":
+		return sub(map[string]func(context.Context, *env, []string) error{"create": cmdCredentialCreate(credential.KindSCIMToken),
+			"list": cmdCredentialList(credential.KindSCIMToken), "revoke": cmdCredentialRevoke(credential.KindSCIMToken)})
+	case "scim-client":
+		return sub(map[string]func(context.Context, *env, []string) error{"create": cmdCredentialCreate(credential.KindSCIMClient),
+			"list": cmdCredentialList(credential.KindSCIMClient), "revoke": cmdCredentialRevoke(credential.KindSCIMClient)})
+	case "group":
+		return sub(map[string]func(context.Context, *env, []string) error{"list": cmdGroupList})
+	case "group-role":
+		return sub(map[string]func(context.Context, *env, []string) error{"set": cmdGroupRole(false), "clear": cmdGroupRole(true)})
 	}
 	return usagef("unknown command %q (see rollcall help)", name)
 }
@@ -101,7 +124,18 @@ Usage:
   rollcall role create --workspace ID --name NAME [--base-role member|guest|admin] [--description D] [--json]
   rollcall role list --workspace ID [--json]
   rollcall member add --workspace ID --email E [--name "First Last"] [--user-name U] [--role ROLE] [--json]
-  rollcall api-key create --workspace ID [--label L] [--json]
+  rollcall api-key create|list|revoke --workspace ID [--label L] [--id ID] [--json]
+  rollcall scim-token create|list|revoke --workspace ID [--label L] [--id ID] [--json]
+  rollcall scim-client create|list|revoke --workspace ID [--label L] [--id CLIENT_ID] [--json]
+  rollcall group list --workspace ID [--json]
+  rollcall group-role set --workspace ID --group GROUP --role ROLE [--json]
+  rollcall group-role clear --workspace ID --group GROUP [--json]
+  rollcall member reset-link --workspace ID --email E [--json]
+  rollcall sso configure --workspace ID (--idp-metadata FILE|URL | --idp-sso-url URL --idp-entity-id ID --idp-cert FILE)
+               [--allow-idp-initiated] [--allow-sha1] [--jit] [--preset P] [--clock-skew D] [--json]
+  rollcall sso show|refresh --workspace ID [--json]
+  rollcall sso policy --workspace ID required|optional
+  rollcall sso sp-key begin-rollover|complete-rollover --workspace ID
   rollcall migrate
   rollcall version
 

@@ -22,31 +22,25 @@ import (
 	"rollcall/internal/credential"
 	"rollcall/internal/directory"
 	"rollcall/internal/httpx"
+	"rollcall/internal/store"
 )
 
 // maxBody caps API request bodies.
 const maxBody = 1 << 20
 
+// ProvisioningLog reads the SCIM provisioning log.
+type ProvisioningLog interface {
+	ProvisioningLog(ctx context.Context, ws string, q store.ProvisioningQuery) ([]store.ProvisioningEntry, error)
+}
+
 // Server serves the REST API.
 type Server struct {
 	Dir     *directory.Service
 	Creds   *credential.Service
+	Prov    ProvisioningLog
+	SSO     SSOAdmin
 	BaseURL string // externally visible base URL, no trailing slash
 	Log     *slog.Logger
-	// Extra registers routes of other packages under the API's
-	// authentication (for example SCIM token management).
-	routes []route
-}
-
-type route struct {
-	pattern string
-	h       func(w http.ResponseWriter, r *http.Request, ws string)
-}
-
-// Handle adds a workspace-scoped route. pattern must contain {ws}; h runs
-// only for a request authenticated with an API key of that workspace.
-func (s *Server) Handle(pattern string, h func(w http.ResponseWriter, r *http.Request, ws string)) {
-	s.routes = append(s.routes, route{pattern, h})
 }
 
 // Register adds the API's routes to mux.
@@ -62,9 +56,22 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/workspaces/{ws}/members", ws(s.listMembers))
 	mux.Handle("GET /api/v1/workspaces/{ws}/members/{id}", ws(s.getMember))
 	mux.Handle("GET /api/v1/workspaces/{ws}/audit", ws(s.listAudit))
-	for _, rt := range s.routes {
-		mux.Handle(rt.pattern, ws(rt.h))
-	}
+	mux.Handle("GET /api/v1/workspaces/{ws}/provisioning-log", ws(s.listProvisioning))
+	mux.Handle("GET /api/v1/workspaces/{ws}/scim-tokens", ws(s.listCredentials(credential.KindSCIMToken)))
+	mux.Handle("POST /api/v1/workspaces/{ws}/scim-tokens", ws(s.createCredential(credential.KindSCIMToken)))
+	mux.Handle("DELETE /api/v1/workspaces/{ws}/scim-tokens/{id}", ws(s.revokeCredential(credential.KindSCIMToken)))
+	mux.Handle("GET /api/v1/workspaces/{ws}/scim-clients", ws(s.listCredentials(credential.KindSCIMClient)))
+	mux.Handle("POST /api/v1/workspaces/{ws}/scim-clients", ws(s.createCredential(credential.KindSCIMClient)))
+	mux.Handle("DELETE /api/v1/workspaces/{ws}/scim-clients/{id}", ws(s.revokeCredential(credential.KindSCIMClient)))
+	mux.Handle("GET /api/v1/workspaces/{ws}/api-keys", ws(s.listCredentials(credential.KindAPIKey)))
+	mux.Handle("POST /api/v1/workspaces/{ws}/api-keys", ws(s.createCredential(credential.KindAPIKey)))
+	mux.Handle("DELETE /api/v1/workspaces/{ws}/api-keys/{id}", ws(s.revokeCredential(credential.KindAPIKey)))
+	mux.Handle("GET /api/v1/workspaces/{ws}/groups", ws(s.listGroups))
+	mux.Handle("GET /api/v1/workspaces/{ws}/groups/{id}", ws(s.getGroup))
+	mux.Handle("GET /api/v1/workspaces/{ws}/groups/{id}/members", ws(s.listGroupMembers))
+	mux.Handle("PUT /api/v1/workspaces/{ws}/groups/{id}/role", ws(s.setGroupRole))
+	mux.Handle("DELETE /api/v1/workspaces/{ws}/groups/{id}/role", ws(s.clearGroupRole))
+	s.registerSSO(mux, ws)
 }
 
 // authenticated checks the API key against the workspace in the URL.
@@ -162,7 +169,9 @@ func WorkspaceView(w *directory.Workspace, baseURL string) WorkspaceJSON {
 }
 
 // SCIMBaseURL is a workspace's SCIM base URL.
-func SCIMBaseURL(baseURL, ws string) string { return strings.TrimRight(baseURL, "/") + "/scim/v2/" + ws }
+func SCIMBaseURL(baseURL, ws string) string {
+	return strings.TrimRight(baseURL, "/") + "/scim/v2/" + ws
+}
 
 func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request, ws string) {
 	wsp, err := s.Dir.Workspace(r.Context(), ws)

@@ -150,3 +150,78 @@ func TestAPI(t *testing.T) {
 		})
 	}
 }
+
+func TestAPICredentialsGroupsSSO(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, engine)
+			base := "/api/v1/workspaces/" + f.ws
+			code, body := f.do(t, "POST", base+"/scim-tokens", `{"label":"Okta"}`)
+			tok, _ := body["token"].(string)
+			if code != 201 || !strings.HasPrefix(tok, "rcst_") || body["scim_base_url"] != "https://rc.example.com/scim/v2/"+f.ws {
+				t.Fatalf("create scim token: %d %v", code, body)
+			}
+			id := body["id"].(string)
+			code, body = f.do(t, "GET", base+"/scim-tokens", "")
+			list := body["credentials"].([]any)
+			if code != 200 || len(list) != 1 || strings.Contains(fmt.Sprint(list), tok) {
+				t.Fatalf("list scim tokens (must not show secrets): %d %v", code, body)
+			}
+			if code, _ = f.do(t, "DELETE", base+"/scim-tokens/"+id, ""); code != 204 {
+				t.Fatalf("revoke: %d", code)
+			}
+			if code, _ = f.do(t, "DELETE", base+"/scim-tokens/nope", ""); code != 404 {
+				t.Fatalf("revoke unknown: %d", code)
+			}
+			code, body = f.do(t, "POST", base+"/scim-clients", "")
+			if code != 201 || !strings.HasPrefix(body["client_id"].(string), "rcci_") || !strings.HasPrefix(body["client_secret"].(string), "rccs_") ||
+				body["token_url"] != "https://rc.example.com/oauth/token" {
+				t.Fatalf("create client: %d %v", code, body)
+			}
+			// Groups and their role mapping.
+			ctx := context.Background()
+			m, _ := f.svc.CreateMember(ctx, f.ws, &directory.Member{UserName: "g@a.test", Active: true})
+			g, err := f.svc.CreateGroup(ctx, f.ws, &directory.Group{DisplayName: "Admins"}, directory.Refs(m.SCIMID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, body = f.do(t, "GET", base+"/groups", "")
+			if code != 200 || body["total"] != 1.0 || body["groups"].([]any)[0].(map[string]any)["member_count"] != 1.0 {
+				t.Fatalf("groups: %d %v", code, body)
+			}
+			if code, body = f.do(t, "PUT", base+"/groups/"+g.ID+"/role", `{"role":"admin"}`); code != 200 || body["role"] != "admin" {
+				t.Fatalf("map group: %d %v", code, body)
+			}
+			if code, body = f.do(t, "GET", base+"/members/"+m.ID, ""); body["role"] != "admin" {
+				t.Fatalf("member role after mapping: %d %v", code, body)
+			}
+			if code, body = f.do(t, "PUT", base+"/groups/"+g.ID+"/role", `{"role":"owner"}`); code != 400 {
+				t.Fatalf("owner by group: %d %v", code, body)
+			}
+			if code, body = f.do(t, "GET", base+"/groups/"+g.ID+"/members", ""); code != 200 || body["total"] != 1.0 {
+				t.Fatalf("group members: %d %v", code, body)
+			}
+			if code, _ = f.do(t, "DELETE", base+"/groups/"+g.ID+"/role", ""); code != 200 {
+				t.Fatalf("unmap: %d", code)
+			}
+			if _, body = f.do(t, "GET", base+"/members/"+m.ID, ""); body["role"] != "member" {
+				t.Fatalf("member role after unmapping: %v", body)
+			}
+			// SSO configuration and policy.
+			code, body = f.do(t, "GET", base+"/sso", "")
+			if code != 200 || body["configured"] != false || body["entity_id"] != "https://rc.example.com/saml/"+f.ws+"/metadata" {
+				t.Fatalf("sso before configuration: %d %v", code, body)
+			}
+			if code, body = f.do(t, "PUT", base+"/sso", `{"sso_url":"https://idp.test/sso","entity_id":"idp","certificates":["nonsense"]}`); code != 400 || !strings.Contains(body["message"].(string), "certificate") {
+				t.Fatalf("bad sso settings: %d %v", code, body)
+			}
+			if code, body = f.do(t, "PUT", base+"/sso/policy", `{"policy":"required"}`); code != 200 || body["sso_policy"] != "required" {
+				t.Fatalf("policy: %d %v", code, body)
+			}
+			if code, _ = f.do(t, "GET", base+"/provisioning-log", ""); code != 200 {
+				t.Fatalf("provisioning log: %d", code)
+			}
+		})
+	}
+}

@@ -128,7 +128,7 @@ func (s *Service) Create(ctx context.Context, ws string, kind Kind, label string
 	if kind == KindAccessToken {
 		return nil, "", fmt.Errorf("access tokens are issued by IssueAccessToken")
 	}
-	c, secret, err := s.create(ctx, ws, kind, label, "", time.Time{})
+	c, secret, err := s.create(ctx, ws, kind, label, "", 0)
 	if err != nil {
 		return nil, "", err
 	}
@@ -138,13 +138,18 @@ func (s *Service) Create(ctx context.Context, ws string, kind Kind, label string
 	return c, prefixes[kind] + c.ID + "_" + secret, nil
 }
 
-func (s *Service) create(ctx context.Context, ws string, kind Kind, label, parent string, expires time.Time) (*Credential, string, error) {
+// create issues a credential; ttl > 0 makes it expire that long after its
+// creation.
+func (s *Service) create(ctx context.Context, ws string, kind Kind, label, parent string, ttl time.Duration) (*Credential, string, error) {
 	label = strings.TrimSpace(label)
 	if len(label) > maxLabel {
 		return nil, "", directory.Errorf(directory.EINVALID, "label is longer than %d bytes", maxLabel)
 	}
 	now := s.now().UTC()
-	c := &Credential{ID: random(10), WorkspaceID: ws, Kind: kind, Label: label, ParentID: parent, Created: now, Expires: expires}
+	c := &Credential{ID: random(10), WorkspaceID: ws, Kind: kind, Label: label, ParentID: parent, Created: now}
+	if ttl > 0 {
+		c.Expires = now.Add(ttl)
+	}
 	secret := random(25)
 	var entry *directory.AuditEntry
 	if kind != KindAccessToken {
@@ -236,7 +241,7 @@ func (s *Service) IssueAccessToken(ctx context.Context, clientID, clientSecret s
 	if err != nil {
 		return "", nil, err
 	}
-	at, secret, err := s.create(ctx, client.WorkspaceID, KindAccessToken, client.Label, client.ID, s.now().UTC().Add(AccessTokenTTL))
+	at, secret, err := s.create(ctx, client.WorkspaceID, KindAccessToken, client.Label, client.ID, AccessTokenTTL)
 	if err != nil {
 		return "", nil, err
 	}

@@ -753,7 +753,10 @@ func (s *Service) settle(tx Tx, ctx context.Context, ws string, before, m *Membe
 		}
 		if n <= 1 {
 			what := "demoted"
-			if !m.Active {
+			switch {
+			case before.SCIMID != "" && m.SCIMID == "":
+				what = "removed"
+			case !m.Active:
 				what = "deactivated"
 			}
 			return Errorf(ECONFLICT, "%s is the last active owner of the workspace and cannot be %s; make another member owner first", before.UserName, what)

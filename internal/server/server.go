@@ -25,9 +25,13 @@ import (
 	"rollcall/internal/credential"
 	"rollcall/internal/directory"
 	"rollcall/internal/httpx"
+	"rollcall/internal/saml"
+	"rollcall/internal/scim"
+	"rollcall/internal/session"
 	"rollcall/internal/store"
 	"rollcall/internal/store/postgres"
 	"rollcall/internal/store/sqlite"
+	"rollcall/internal/web"
 )
 
 // Config is everything a server needs, parsed and checked by the caller.
@@ -38,9 +42,18 @@ type Config struct {
 	// derives from (no trailing slash).
 	BaseURL string
 	// AllowPrivateAddresses lets outbound fetches (IdP metadata) reach
-	// loopback, link-local and private networks.
+	// loopback, link-local and private networks, over http too.
 	AllowPrivateAddresses bool
-	Log                   *slog.Logger
+	// SCIM tunes the SCIM door (rate limits, body cap, filter bounds).
+	SCIM scim.Config
+	// SessionIdle and SessionMax bound browser sessions (defaults 12 h, 7 d).
+	SessionIdle, SessionMax time.Duration
+	// SMTP sends password reset links; nil when no SMTP server is configured.
+	SMTP *web.SMTP
+	// ProvisioningLogDays and ProvisioningLogRows bound the provisioning log
+	// (defaults 30 days and 100,000 entries per workspace).
+	ProvisioningLogDays, ProvisioningLogRows int
+	Log                                      *slog.Logger
 }
 
 // OpenStore opens the database named by a --database value: a postgres://
@@ -71,15 +84,20 @@ func Redact(database string) string {
 
 // Server is a running Rollcall: its store, services and HTTP handler.
 type Server struct {
-	cfg     Config
-	DB      *store.DB
-	Dir     *directory.Service
-	Creds   *credential.Service
-	handler http.Handler
-	reg     *prometheus.Registry
+	cfg      Config
+	DB       *store.DB
+	Dir      *directory.Service
+	Creds    *credential.Service
+	SCIM     *scim.Server
+	SAML     *saml.Server
+	Web      *web.Server
+	Sessions *session.Manager
+	handler  http.Handler
+	reg      *prometheus.Registry
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop          chan struct{}
+	wg            sync.WaitGroup
+	lastCertCheck time.Time // touched only by the upkeep goroutine
 }
 
 // New opens the store and builds a server. Close releases it.
@@ -118,8 +136,31 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		_, _ = w.Write([]byte("ok\n")) // nothing to do if the client left
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
-	apiSrv := &api.Server{Dir: s.Dir, Creds: s.Creds, BaseURL: cfg.BaseURL, Log: cfg.Log}
+	apiSrv := &api.Server{Dir: s.Dir, Creds: s.Creds, Prov: db, BaseURL: cfg.BaseURL, Log: cfg.Log}
 	apiSrv.Register(mux)
+
+	scimCfg := cfg.SCIM
+	scimCfg.BaseURL, scimCfg.Log = cfg.BaseURL, cfg.Log
+	s.SCIM = scim.New(scimCfg, s.Dir, s.Creds, db)
+	s.SCIM.Register(mux)
+
+	s.Sessions = &session.Manager{Store: db, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax, Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
+	ws := &web.Server{BaseURL: cfg.BaseURL, Dir: s.Dir, Store: db, Sessions: s.Sessions, Log: cfg.Log}
+	if cfg.SMTP != nil {
+		ws.Mail = cfg.SMTP
+	}
+	if s.Web, err = web.New(ws); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Log: cfg.Log}, s.Dir, db, s.Sessions, s.Web, &saml.Fetcher{AllowPrivate: cfg.AllowPrivateAddresses})
+	s.Web.SSO = func(ctx context.Context, ws string) bool {
+		_, err := db.Connection(ctx, ws)
+		return err == nil
+	}
+	s.SAML.Register(mux)
+	s.Web.Register(mux)
+	apiSrv.SSO = s.SAML
 	s.handler = httpx.Handler(mux, cfg.Log, metrics)
 	return s, nil
 }
@@ -148,20 +189,46 @@ func (s *Server) Start() {
 	}()
 }
 
+// upkeep runs every minute on every replica. Each task is safe to run
+// concurrently with the same task elsewhere: deletions of expired rows are
+// idempotent, and metadata refreshes are claimed row by row.
 func (s *Server) upkeep() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
 	now := time.Now()
-	if _, err := s.DB.DeleteExpiredSessions(ctx, now, now.Add(-SessionIdleTimeout)); err != nil {
+	idle := s.cfg.SessionIdle
+	if idle <= 0 {
+		idle = 12 * time.Hour
+	}
+	if _, err := s.DB.DeleteExpiredSessions(ctx, now, now.Add(-idle)); err != nil {
 		s.cfg.Log.Warn("upkeep: sessions", "err", err)
 	}
 	if _, err := s.DB.DeleteExpiredCredentials(ctx, now); err != nil {
 		s.cfg.Log.Warn("upkeep: access tokens", "err", err)
 	}
+	if err := s.DB.DeleteExpiredSAML(ctx, now); err != nil {
+		s.cfg.Log.Warn("upkeep: saml", "err", err)
+	}
+	days, rows := s.cfg.ProvisioningLogDays, s.cfg.ProvisioningLogRows
+	if days <= 0 {
+		days = 30
+	}
+	if rows <= 0 {
+		rows = 100_000
+	}
+	if _, err := s.DB.TrimProvisioningLog(ctx, now.AddDate(0, 0, -days), rows); err != nil {
+		s.cfg.Log.Warn("upkeep: provisioning log", "err", err)
+	}
+	if err := s.SAML.RefreshDue(ctx); err != nil {
+		s.cfg.Log.Warn("upkeep: metadata refresh", "err", err)
+	}
+	if now.Sub(s.lastCertCheck) > time.Hour {
+		s.lastCertCheck = now
+		if err := s.SAML.CheckCertificates(ctx); err != nil {
+			s.cfg.Log.Warn("upkeep: certificate check", "err", err)
+		}
+	}
 }
-
-// SessionIdleTimeout ends sessions without activity for this long.
-const SessionIdleTimeout = 12 * time.Hour
 
 // Close stops background work and closes the store.
 func (s *Server) Close() error {
@@ -171,6 +238,7 @@ func (s *Server) Close() error {
 		close(s.stop)
 	}
 	s.wg.Wait()
+	s.SCIM.Close()
 	return s.DB.Close()
 }
 
