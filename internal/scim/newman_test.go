@@ -1,8 +1,9 @@
 package scim_test
 
 // Microsoft's SCIM reference Postman collection (AzureAD/SCIMReferenceCode,
-// copied verbatim to ../shared/scim-suites/azure-scimreferencecode/), run
-// by newman against a real Rollcall server on each engine.
+// copied verbatim with its MIT licence to
+// testdata/newman/azure-scimreferencecode/), run by newman against a real
+// Rollcall server on each engine.
 //
 // # newman and its install
 //
@@ -44,7 +45,7 @@ import (
 
 const (
 	// newmanCollection is Microsoft's collection, byte-identical to upstream.
-	newmanCollection = "../../../shared/scim-suites/azure-scimreferencecode/PostmanCollection.json"
+	newmanCollection = "testdata/newman/azure-scimreferencecode/PostmanCollection.json"
 	// newmanAssertions is the number of pm.test assertions in the collection
 	// (108) less the one of the dropped "Get Token" folder.
 	newmanAssertions = 107
@@ -131,7 +132,7 @@ func newmanPatchedCollection(t *testing.T) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(newmanCollection)
 	if err != nil {
-		newmanUnavailable(t, fmt.Sprintf("Microsoft's collection is missing (../shared/scim-suites beside the repository): %v", err))
+		t.Fatalf("Microsoft's collection: %v", err)
 	}
 	var coll map[string]any
 	if err := json.Unmarshal(raw, &coll); err != nil {
