@@ -54,6 +54,8 @@ step "go vet"
 go vet ./...
 step "staticcheck"
 go tool staticcheck ./...
+step "go.mod tidy"
+go mod tidy -diff
 step "static binary"
 CGO_ENABLED=0 go build -o "$tmp/rollcall" ./cmd/rollcall
 
