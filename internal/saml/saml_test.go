@@ -42,7 +42,7 @@ type fixture struct {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newSP(t *testing.T, db *store.DB, fetcher *saml.Fetcher) *sp {
+func newSP(t testing.TB, db *store.DB, fetcher *saml.Fetcher) *sp {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	base := "http://" + ts.Listener.Addr().String()
