@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"rollcall/internal/directory"
@@ -23,20 +24,55 @@ import (
 // Member.Attributes.
 var columnAttrs = []string{"id", "externalId", "userName", "displayName", "emails", "active", "groups", "meta", "schemas", "password", schema.RollcallUserURN}
 
-// roleSet is a workspace's custom roles, by ID and by lower-cased name.
+// roleSet is a workspace's custom roles, by ID and by lower-cased name,
+// read from the store only when a request first needs them (most requests
+// name no custom role and render no member holding one).
 type roleSet struct {
+	load   func() ([]*directory.CustomRole, error)
+	once   sync.Once
+	err    error
 	byID   map[string]*directory.CustomRole
 	byName map[string]*directory.CustomRole
 	list   []*directory.CustomRole
 }
 
-func newRoleSet(roles []*directory.CustomRole) *roleSet {
-	rs := &roleSet{byID: map[string]*directory.CustomRole{}, byName: map[string]*directory.CustomRole{}, list: roles}
-	for _, r := range roles {
-		rs.byID[r.ID] = r
-		rs.byName[strings.ToLower(r.Name)] = r
+func newRoleSet(load func() ([]*directory.CustomRole, error)) *roleSet {
+	return &roleSet{load: load}
+}
+
+func (rs *roleSet) ensure() error {
+	rs.once.Do(func() {
+		rs.list, rs.err = rs.load()
+		rs.byID, rs.byName = map[string]*directory.CustomRole{}, map[string]*directory.CustomRole{}
+		for _, r := range rs.list {
+			rs.byID[r.ID] = r
+			rs.byName[strings.ToLower(r.Name)] = r
+		}
+	})
+	return rs.err
+}
+
+// name returns the name of the custom role id ("" if unknown).
+func (rs *roleSet) name(id string) string {
+	if rs.ensure() != nil {
+		return ""
 	}
-	return rs
+	if r, ok := rs.byID[id]; ok {
+		return r.Name
+	}
+	return ""
+}
+
+// byIDRef returns the custom role id as a RoleRef.
+func (rs *roleSet) byIDRef(id string) (directory.RoleRef, bool, error) {
+	if err := rs.ensure(); err != nil {
+		return directory.RoleRef{}, false, err
+	}
+	r, ok := rs.byID[strings.TrimSpace(id)]
+	if !ok {
+		return directory.RoleRef{}, false, nil
+	}
+	return directory.RoleRef{Role: r.BaseRole, CustomRoleID: r.ID}, true, nil
 }
 
 // resolve finds a role by built-in name, custom role ID or custom role
@@ -46,6 +82,9 @@ func (rs *roleSet) resolve(v string) (directory.RoleRef, error) {
 	v = strings.TrimSpace(v)
 	if r, ok := directory.ParseRole(v); ok {
 		return directory.RoleRef{Role: r}, nil
+	}
+	if err := rs.ensure(); err != nil {
+		return directory.RoleRef{}, err
 	}
 	if r, ok := rs.byID[v]; ok {
 		return directory.RoleRef{Role: r.BaseRole, CustomRoleID: r.ID}, nil
@@ -57,6 +96,9 @@ func (rs *roleSet) resolve(v string) (directory.RoleRef, error) {
 }
 
 func (rs *roleSet) unknown(v string) error {
+	if err := rs.ensure(); err != nil {
+		return err
+	}
 	valid := []string{"admin", "member", "guest"}
 	for _, r := range rs.list {
 		valid = append(valid, fmt.Sprintf("%q (customRoleId %s)", r.Name, r.ID))
@@ -125,8 +167,8 @@ func (s *Server) userDoc(ws string, m *directory.Member, groups []directory.Grou
 	ext := map[string]any{"role": string(m.Role)}
 	if m.CustomRoleID != "" {
 		ext["customRoleId"] = m.CustomRoleID
-		if r, ok := roles.byID[m.CustomRoleID]; ok {
-			ext["customRoleName"] = r.Name
+		if name := roles.name(m.CustomRoleID); name != "" {
+			ext["customRoleName"] = name
 		}
 	}
 	doc[schema.RollcallUserURN] = ext
@@ -306,10 +348,14 @@ func roleFromDoc(doc map[string]any, roles *roleSet) (roleIntent, error) {
 
 func intentFor(v, attr string, roles *roleSet) (roleIntent, error) {
 	if attr == "customRoleId" {
-		if r, ok := roles.byID[strings.TrimSpace(v)]; ok {
-			return roleIntent{given: true, ref: directory.RoleRef{Role: r.BaseRole, CustomRoleID: r.ID}, asked: v}, nil
+		ref, ok, err := roles.byIDRef(v)
+		if err != nil {
+			return roleIntent{}, err
 		}
-		return roleIntent{}, roles.unknown(v)
+		if !ok {
+			return roleIntent{}, roles.unknown(v)
+		}
+		return roleIntent{given: true, ref: ref, asked: v}, nil
 	}
 	ref, err := roles.resolve(v)
 	if err != nil {

@@ -15,12 +15,9 @@ import (
 	"rollcall/internal/scim/schema"
 )
 
+// roles returns the workspace's custom roles, read on first use.
 func (s *Server) roles(ctx context.Context, ws string) (*roleSet, error) {
-	list, err := s.dir.Store().CustomRoles(ctx, ws)
-	if err != nil {
-		return nil, err
-	}
-	return newRoleSet(list), nil
+	return newRoleSet(func() ([]*directory.CustomRole, error) { return s.dir.Store().CustomRoles(ctx, ws) }), nil
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -79,10 +76,12 @@ func (s *Server) respondUsers(w http.ResponseWriter, r *http.Request, rc *reqCtx
 			s.writeError(w, r, err)
 			return
 		}
-		groups, err := st.MemberGroups(ctx, rc.ws, memberIDs(page.Items)...)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
+		var groups map[string][]directory.GroupRef
+		if len(page.Items) > 0 {
+			if groups, err = st.MemberGroups(ctx, rc.ws, memberIDs(page.Items)...); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
 		for _, m := range page.Items {
 			resources = append(resources, p.proj.Apply(s.userDoc(rc.ws, m, groups[m.ID], roles)))

@@ -72,15 +72,16 @@ type DB struct {
 	d     Dialect
 	now   func() time.Time
 
-	mu      sync.Mutex
-	cache   map[string]string    // rebound query text
-	stmts   map[string]*sql.Stmt // prepared writer statements (CacheStatements)
-	pending map[string]bool      // statements to prepare once the writer is free
+	mu        sync.Mutex
+	cache     map[string]string    // rebound query text
+	stmts     map[string]*sql.Stmt // prepared writer statements (CacheStatements)
+	pending   map[string]bool      // statements to prepare once the writer is free
+	readStmts map[string]*sql.Stmt // prepared reader statements (CacheStatements)
 }
 
 // New returns a DB over the given pools. read may equal write.
 func New(write, read *sql.DB, d Dialect) *DB {
-	return &DB{write: write, read: read, d: d, now: time.Now, cache: map[string]string{}, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+	return &DB{write: write, read: read, d: d, now: time.Now, cache: map[string]string{}, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}, readStmts: map[string]*sql.Stmt{}}
 }
 
 // SetClock replaces the clock used for transaction times (tests).
@@ -95,7 +96,10 @@ func (db *DB) Close() error {
 	for _, st := range db.stmts {
 		st.Close()
 	}
-	db.stmts = map[string]*sql.Stmt{}
+	for _, st := range db.readStmts {
+		st.Close()
+	}
+	db.stmts, db.readStmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
 	db.mu.Unlock()
 	err := db.write.Close()
 	if db.read != db.write {
@@ -259,11 +263,45 @@ func (db *DB) preparePending(ctx context.Context) {
 	}
 }
 
+// readStmt returns the reader pool's prepared statement for query, making
+// it on first use (the reader pool is never held by a transaction, so it
+// can prepare at once), or nil when the dialect does not cache.
+func (db *DB) readStmt(ctx context.Context, query string) *sql.Stmt {
+	if !db.d.CacheStatements {
+		return nil
+	}
+	db.mu.Lock()
+	st, ok := db.readStmts[query]
+	full := len(db.readStmts) >= maxStmts
+	db.mu.Unlock()
+	if ok || full {
+		return st
+	}
+	st, err := db.read.PrepareContext(ctx, paramRE.ReplaceAllString(query, "?$1"))
+	if err != nil {
+		return nil // let the unprepared path report the error
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if old, ok := db.readStmts[query]; ok {
+		st.Close()
+		return old
+	}
+	db.readStmts[query] = st
+	return st
+}
+
 func (db *DB) queryRead(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := db.readStmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return db.read.QueryContext(ctx, db.q(query), args...)
 }
 
 func (db *DB) queryRowRead(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := db.readStmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return db.read.QueryRowContext(ctx, db.q(query), args...)
 }
 
