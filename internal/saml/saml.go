@@ -55,6 +55,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -103,6 +104,7 @@ type Server struct {
 	pages    Pages
 	fetcher  *Fetcher
 	now      func() time.Time
+	parsed   *parsed
 }
 
 // New returns an SP server.
@@ -117,7 +119,8 @@ func New(cfg Config, dir *directory.Service, st Store, sessions *session.Manager
 		cfg.Log = slog.Default()
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	return &Server{cfg: cfg, dir: dir, store: st, sessions: sessions, pages: pages, fetcher: fetcher, now: time.Now}
+	return &Server{cfg: cfg, dir: dir, store: st, sessions: sessions, pages: pages, fetcher: fetcher, now: time.Now,
+		parsed: &parsed{certs: map[[32]byte]*x509.Certificate{}, keys: map[[32]byte]*spKey{}}}
 }
 
 // SetClock replaces the clock (tests).
@@ -341,7 +344,7 @@ func (s *Server) acs(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	certs, err := parseCerts(c.IdPCerts)
+	certs, err := s.parsed.certificates(c.IdPCerts)
 	if err != nil {
 		s.internalError(w, r, err)
 		return

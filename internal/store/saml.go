@@ -224,7 +224,7 @@ func (db *DB) ConsumeResponse(ctx context.Context, ws, requestID, assertionID st
 func (db *DB) TakeLogin(ctx context.Context, codeHash []byte) (*saml.PendingLogin, error) {
 	var l saml.PendingLogin
 	var expires int64
-	err := db.write.QueryRowContext(ctx, db.q("DELETE FROM saml_logins WHERE code_hash = $1 RETURNING code_hash, workspace_id, member_id, browser_hash, return_to, expires"), codeHash).
+	err := db.queryRowWrite(ctx, "DELETE FROM saml_logins WHERE code_hash = $1 RETURNING code_hash, workspace_id, member_id, browser_hash, return_to, expires", codeHash).
 		Scan(&l.CodeHash, &l.WorkspaceID, &l.MemberID, &l.BrowserHash, &l.ReturnTo, &expires)
 	if err != nil {
 		return nil, db.translate(err)

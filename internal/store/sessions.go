@@ -78,6 +78,6 @@ func (db *DB) InsertReset(ctx context.Context, tokenHash []byte, ws, memberID st
 // and the expiry, and deletes it (ErrNotFound if unknown or already used).
 func (db *DB) TakeReset(ctx context.Context, tokenHash []byte) (ws, memberID string, expires time.Time, err error) {
 	var exp int64
-	err = db.write.QueryRowContext(ctx, db.q("DELETE FROM password_resets WHERE token_hash = $1 RETURNING workspace_id, member_id, expires"), tokenHash).Scan(&ws, &memberID, &exp)
+	err = db.queryRowWrite(ctx, "DELETE FROM password_resets WHERE token_hash = $1 RETURNING workspace_id, member_id, expires", tokenHash).Scan(&ws, &memberID, &exp)
 	return ws, memberID, fromMicro(exp), db.translate(err)
 }

@@ -305,6 +305,16 @@ func (db *DB) queryRowRead(ctx context.Context, query string, args ...any) *sql.
 	return db.read.QueryRowContext(ctx, db.q(query), args...)
 }
 
+// queryRowWrite runs one statement that returns a row (DELETE … RETURNING)
+// as its own transaction on the writer.
+func (db *DB) queryRowWrite(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := db.cached(query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	row := db.write.QueryRowContext(ctx, db.q(query), args...)
+	return row
+}
+
 // execWrite runs one statement as its own transaction on the writer.
 func (db *DB) execWrite(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st := db.cached(query); st != nil {
