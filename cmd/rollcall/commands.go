@@ -12,6 +12,7 @@ import (
 	"rollcall/internal/credential"
 	"rollcall/internal/directory"
 	"rollcall/internal/scim"
+	"rollcall/internal/scim/filter"
 	"rollcall/internal/server"
 	"rollcall/internal/web"
 )
@@ -36,14 +37,16 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	scimBurst := fs.Int("scim-burst", int(envFloat(e, "ROLLCALL_SCIM_BURST", 5000)), "SCIM request burst per token")
 	scimMaxBody := fs.Int64("scim-max-body", int64(envFloat(e, "ROLLCALL_SCIM_MAX_BODY", 16<<20)), "largest SCIM request body in bytes")
 	logDays := fs.Int("provisioning-log-days", int(envFloat(e, "ROLLCALL_PROVISIONING_LOG_DAYS", 30)), "keep provisioning log entries this many days")
+	filterLen := fs.Int("scim-filter-max-length", int(envFloat(e, "ROLLCALL_SCIM_FILTER_MAX_LENGTH", 16<<10)), "longest SCIM filter in bytes")
+	filterTerms := fs.Int("scim-filter-max-terms", int(envFloat(e, "ROLLCALL_SCIM_FILTER_MAX_TERMS", 200)), "most comparisons in one SCIM filter")
 	if err := e.parse(fs, &c, args); err != nil {
 		return err
 	}
 	if *logFormat != "text" && *logFormat != "json" {
 		return usagef("--log-format %q: want text or json", *logFormat)
 	}
-	if *sessionIdle <= 0 || *sessionMax <= 0 || *scimBurst <= 0 || *scimMaxBody < 1024 || *logDays <= 0 {
-		return usagef("--session-idle, --session-max, --scim-burst, --scim-max-body and --provisioning-log-days must be positive")
+	if *sessionIdle <= 0 || *sessionMax <= 0 || *scimBurst <= 0 || *scimMaxBody < 1024 || *logDays <= 0 || *filterLen <= 0 || *filterTerms <= 0 {
+		return usagef("--session-idle, --session-max, --scim-burst, --scim-max-body, --scim-filter-max-* and --provisioning-log-days must be positive")
 	}
 	var mail *web.SMTP
 	if *smtpAddr != "" {
@@ -60,7 +63,8 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer ln.Close()
 	srv, err := server.New(ctx, server.Config{Database: c.database, BaseURL: c.baseURL, AllowPrivateAddresses: *allowPrivate, Log: log,
-		SCIM:        scim.Config{RatePerSecond: *scimRate, Burst: *scimBurst, MaxBody: *scimMaxBody},
+		SCIM: scim.Config{RatePerSecond: *scimRate, Burst: *scimBurst, MaxBody: *scimMaxBody,
+			Filter: filter.Limits{MaxLength: *filterLen, MaxTerms: *filterTerms}},
 		SessionIdle: *sessionIdle, SessionMax: *sessionMax, SMTP: mail, ProvisioningLogDays: *logDays})
 	if err != nil {
 		return dbError(c.database, err)
