@@ -490,26 +490,12 @@ func isMembersPath(p *filter.PathExpr) bool {
 func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	ctx := r.Context()
 	id := r.PathValue("id")
-	body, err := readJSON(r)
+	pr, err := s.readPatch(r, s.groups)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ops, err := patch.Parse(body)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	proj, wantBody, err := s.projection(r, s.groups)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	opts, err := s.writeOptions(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	ops, proj, wantBody, opts := pr.ops, pr.proj, pr.wantBody, pr.opts
 	// Split the member operations from the rest.
 	var mem membership
 	var other []patch.Operation

@@ -16,8 +16,8 @@ import (
 )
 
 // roles returns the workspace's custom roles, read on first use.
-func (s *Server) roles(ctx context.Context, ws string) (*roleSet, error) {
-	return newRoleSet(func() ([]*directory.CustomRole, error) { return s.dir.Store().CustomRoles(ctx, ws) }), nil
+func (s *Server) roles(ctx context.Context, ws string) *roleSet {
+	return newRoleSet(func() ([]*directory.CustomRole, error) { return s.dir.Store().CustomRoles(ctx, ws) })
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -55,11 +55,7 @@ func (s *Server) respondUsers(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		s.writeError(w, r, err)
 		return
 	}
-	roles, err := s.roles(ctx, rc.ws)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	roles := s.roles(ctx, rc.ws)
 	var cond directory.Cond = directory.All{}
 	exact := true
 	if p.filter != nil {
@@ -190,11 +186,7 @@ func (s *Server) renderUser(ctx context.Context, ws string, m *directory.Member)
 	if err != nil {
 		return nil, err
 	}
-	roles, err := s.roles(ctx, ws)
-	if err != nil {
-		return nil, err
-	}
-	return s.userDoc(ws, m, groups[m.ID], roles), nil
+	return s.userDoc(ws, m, groups[m.ID], s.roles(ctx, ws)), nil
 }
 
 func userNotFound(id string) error {
@@ -239,28 +231,27 @@ func (s *Server) normalizeUser(r *http.Request) (map[string]any, error) {
 	return s.users.Normalize(body, schema.NormalizeOptions{})
 }
 
-func (s *Server) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	ctx := r.Context()
+// userBody reads a POST or PUT body: the member's fields, which must
+// include a userName, and the role it asks for (given: false when none).
+func (s *Server) userBody(r *http.Request, ws string) (userFields, roleIntent, error) {
 	doc, err := s.normalizeUser(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	roles, err := s.roles(ctx, rc.ws)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return userFields{}, roleIntent{}, err
 	}
 	f, err := fromUserDoc(doc)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return userFields{}, roleIntent{}, err
 	}
 	if strings.TrimSpace(f.userName) == "" {
-		s.writeError(w, r, errorf(http.StatusBadRequest, typeInvalidValue, "userName is required"))
-		return
+		return userFields{}, roleIntent{}, errorf(http.StatusBadRequest, typeInvalidValue, "userName is required (and PUT replaces the whole User)")
 	}
-	intent, err := roleFromDoc(doc, roles)
+	intent, err := roleFromDoc(doc, s.roles(r.Context(), ws))
+	return f, intent, err
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	ctx := r.Context()
+	f, intent, err := s.userBody(r, rc.ws)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -292,26 +283,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	ctx := r.Context()
 	id := r.PathValue("id")
-	doc, err := s.normalizeUser(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	roles, err := s.roles(ctx, rc.ws)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	f, err := fromUserDoc(doc)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if strings.TrimSpace(f.userName) == "" {
-		s.writeError(w, r, errorf(http.StatusBadRequest, typeInvalidValue, "userName is required: PUT replaces the whole User"))
-		return
-	}
-	intent, err := roleFromDoc(doc, roles)
+	f, intent, err := s.userBody(r, rc.ws)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -364,31 +336,13 @@ func notFoundAs(err error, nf error) error {
 func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	ctx := r.Context()
 	id := r.PathValue("id")
-	body, err := readJSON(r)
+	pr, err := s.readPatch(r, s.users)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ops, err := patch.Parse(body)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	proj, wantBody, err := s.projection(r, s.users)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	roles, err := s.roles(ctx, rc.ws)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	opts, err := s.writeOptions(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	ops, proj, wantBody, opts := pr.ops, pr.proj, pr.wantBody, pr.opts
+	roles := s.roles(ctx, rc.ws)
 	var before *directory.Member
 	m, err := s.dir.UpdateMember(ctx, rc.ws, id, opts, func(m *directory.Member) error {
 		before = m.Clone()
@@ -430,6 +384,30 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		return
 	}
 	s.writeResource(w, http.StatusOK, proj.Apply(out))
+}
+
+// patchRequest is what every PATCH reads before it changes anything.
+type patchRequest struct {
+	ops      []patch.Operation
+	proj     *filter.Projection
+	wantBody bool // attributes or excludedAttributes asked for: answer 200 with the resource
+	opts     directory.UpdateOptions
+}
+
+func (s *Server) readPatch(r *http.Request, rs *schema.ResourceSchema) (*patchRequest, error) {
+	body, err := readJSON(r)
+	if err != nil {
+		return nil, err
+	}
+	pr := &patchRequest{}
+	if pr.ops, err = patch.Parse(body); err != nil {
+		return nil, err
+	}
+	if pr.proj, pr.wantBody, err = s.projection(r, rs); err != nil {
+		return nil, err
+	}
+	pr.opts, err = s.writeOptions(r)
+	return pr, err
 }
 
 // patchRoleIntent compares the Rollcall extension (and the core roles
