@@ -12,7 +12,7 @@ package scim_test
 // newman@6.2.2 (151 packages). On first use they are installed with
 // `npm ci --ignore-scripts` into a cache directory OUTSIDE the repository:
 //
-//	$ROLLCALL_NEWMAN_CACHE, or else os.UserCacheDir()/rollcall-testenv
+//	$ROLLCALL_NPM_CACHE, or else os.UserCacheDir()/rollcall-testenv
 //	  └── newman-6.2.2-<hash of the two files>/ (package*.json, node_modules/)
 //
 // exactly as internal/testenv/samlify does: serialized across test
@@ -24,23 +24,18 @@ package scim_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"rollcall/internal/scim"
 	"rollcall/internal/testenv/dbtest"
+	"rollcall/internal/testenv/npmcache"
 )
 
 const (
@@ -50,10 +45,7 @@ const (
 	// (108) less the one of the dropped "Get Token" folder.
 	newmanAssertions = 107
 
-	newmanCacheEnv       = "ROLLCALL_NEWMAN_CACHE"
-	newmanInstallHint    = "apt-get install -y nodejs npm (Node.js 18 or newer); the test then runs npm ci for newman@6.2.2 itself"
 	newmanInstallTimeout = 3 * time.Minute
-	newmanLockTimeout    = newmanInstallTimeout + 30*time.Second
 	newmanRunTimeout     = 90 * time.Second
 )
 
@@ -81,7 +73,7 @@ func TestNewmanMicrosoftCollection(t *testing.T) {
 			}
 			report := filepath.Join(dir, "report.json")
 			start := time.Now()
-			out, runErr := newmanRun(dir, newmanRunTimeout, "node", filepath.Join(newman, "node_modules", "newman", "bin", "newman.js"),
+			out, runErr := npmcache.Run(dir, newmanRunTimeout, nil, "node", filepath.Join(newman, "node_modules", "newman", "bin", "newman.js"),
 				"run", coll,
 				"--env-var", "Protocol=http",
 				"--env-var", "Server="+u.Hostname(),
@@ -330,140 +322,23 @@ func newmanFailures(raw []byte) (failures []string, executed int, err error) {
 // ROLLCALL_TEST_STRICT=1) when that is impossible.
 func newmanInstall(t *testing.T) string {
 	t.Helper()
-	var missing []string
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if len(missing) > 0 {
-		newmanUnavailable(t, fmt.Sprintf("%v not on PATH; install with: %s", missing, newmanInstallHint))
-	}
-	root := os.Getenv(newmanCacheEnv)
-	if root == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			newmanUnavailable(t, fmt.Sprintf("no cache directory for the npm install (set %s): %v", newmanCacheEnv, err))
-		}
-		root = filepath.Join(cache, "rollcall-testenv")
-	}
-	var files [2][]byte
-	for i, name := range []string{"package.json", "package-lock.json"} {
+	files := map[string][]byte{}
+	for _, name := range []string{"package.json", "package-lock.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "newman", name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		files[i] = b
+		files[name] = b
 	}
 	start := time.Now()
-	dir, fresh, err := newmanInstallInto(root, files[0], files[1])
+	dir, fresh, err := npmcache.Ensure("newman-6.2.2", files, newmanInstallTimeout)
 	if err != nil {
-		newmanUnavailable(t, fmt.Sprintf("installing newman@6.2.2 with npm ci failed (the npm registry must be reachable on first use): %v", err))
+		newmanUnavailable(t, err.Error())
 	}
 	if fresh {
 		t.Logf("installed newman@6.2.2 into %s in %v", dir, time.Since(start).Round(time.Second))
 	}
 	return dir
-}
-
-// newmanInstallInto makes sure root/newman-6.2.2-<hash> holds a complete
-// install and returns its path; fresh reports that this call installed it.
-func newmanInstallInto(root string, packageJSON, packageLock []byte) (dir string, fresh bool, err error) {
-	h := sha256.New()
-	for _, b := range [][]byte{packageJSON, packageLock} {
-		fmt.Fprintf(h, "%d:", len(b))
-		h.Write(b)
-	}
-	dir = filepath.Join(root, "newman-6.2.2-"+hex.EncodeToString(h.Sum(nil))[:16])
-	done := filepath.Join(dir, ".installed")
-	if _, err := os.Stat(done); err == nil {
-		return dir, false, nil
-	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", false, fmt.Errorf("create %s: %w", root, err)
-	}
-	unlock, err := newmanLock(dir+".lock", newmanLockTimeout)
-	if err != nil {
-		return "", false, err
-	}
-	defer unlock()
-	if _, err := os.Stat(done); err == nil {
-		return dir, false, nil // another process installed it while we waited
-	}
-	staging, err := os.MkdirTemp(root, ".staging-newman-*")
-	if err != nil {
-		return "", false, fmt.Errorf("create staging directory: %w", err)
-	}
-	defer os.RemoveAll(staging) // a no-op after the rename
-	if err := os.Chmod(staging, 0o755); err != nil {
-		return "", false, fmt.Errorf("chmod staging directory: %w", err)
-	}
-	for name, b := range map[string][]byte{"package.json": packageJSON, "package-lock.json": packageLock} {
-		if err := os.WriteFile(filepath.Join(staging, name), b, 0o644); err != nil {
-			return "", false, fmt.Errorf("write %s: %w", name, err)
-		}
-	}
-	if out, err := newmanRun(staging, newmanInstallTimeout, "npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund",
-		"--loglevel=error", "--fetch-retries=2", "--fetch-timeout=60000"); err != nil {
-		return "", false, fmt.Errorf("%w\n%s", err, newmanTail(out))
-	}
-	if err := os.WriteFile(filepath.Join(staging, ".installed"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
-		return "", false, fmt.Errorf("mark install complete: %w", err)
-	}
-	// A directory left by an interrupted older install has no marker.
-	if err := os.RemoveAll(dir); err != nil {
-		return "", false, fmt.Errorf("remove incomplete %s: %w", dir, err)
-	}
-	if err := os.Rename(staging, dir); err != nil {
-		return "", false, fmt.Errorf("move the install into place: %w", err)
-	}
-	return dir, true, nil
-}
-
-// newmanLock takes an exclusive flock on path, waiting at most timeout.
-func newmanLock(path string, timeout time.Duration) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() {
-				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				_ = f.Close()
-			}, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			_ = f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		time.Sleep(100 * time.Millisecond) // polling a lock another process holds
-	}
-}
-
-// newmanRun runs a command in dir in its own process group and returns its
-// combined output. On timeout the whole group is killed.
-func newmanRun(dir string, timeout time.Duration, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		return out.String(), fmt.Errorf("%s %v: timed out after %v", name, args, timeout)
-	}
-	if err != nil {
-		return out.String(), fmt.Errorf("%s %v: %w", name, args, err)
-	}
-	return out.String(), nil
 }
 
 func newmanUnavailable(t *testing.T, msg string) {
@@ -473,12 +348,4 @@ func newmanUnavailable(t *testing.T, msg string) {
 		t.Fatal(msg + " (ROLLCALL_TEST_STRICT=1, so this is a failure)")
 	}
 	t.Skip(msg)
-}
-
-func newmanTail(s string) string {
-	const n = 4 << 10
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
 }

@@ -16,7 +16,7 @@
 // On first use, [Mint] installs them with `npm ci --ignore-scripts` into a
 // cache directory OUTSIDE the repository:
 //
-//	$ROLLCALL_SAMLIFY_CACHE, or else os.UserCacheDir()/rollcall-testenv
+//	$ROLLCALL_NPM_CACHE, or else os.UserCacheDir()/rollcall-testenv
 //	  └── samlify-<hash of the three files>/ (mint.js, package*.json, node_modules/)
 //
 // so nothing is written into the work tree, and a change to any of the
@@ -32,10 +32,7 @@
 package samlify
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
 	"encoding/hex"
@@ -43,11 +40,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"rollcall/internal/testenv/npmcache"
 )
 
 //go:embed mint.js
@@ -64,12 +60,11 @@ const InstallHint = "apt-get install -y nodejs npm (Node.js 18 or newer); Mint t
 
 // CacheEnv is the environment variable that chooses the directory that
 // holds the npm install.
-const CacheEnv = "ROLLCALL_SAMLIFY_CACHE"
+const CacheEnv = npmcache.CacheEnv
 
 const (
 	strictEnv      = "ROLLCALL_TEST_STRICT"
 	installTimeout = 3 * time.Minute
-	lockTimeout    = installTimeout + 30*time.Second
 	mintTimeout    = 30 * time.Second
 )
 
@@ -222,7 +217,7 @@ func Mint(tb testing.TB, opts MintOptions) Minted {
 	if err != nil {
 		tb.Fatalf("samlify.Mint: encode request: %v", err)
 	}
-	out, err := run(dir, mintTimeout, in, "node", "mint.js")
+	out, err := npmcache.Run(dir, mintTimeout, in, "node", "mint.js")
 	if err != nil {
 		tb.Fatalf("samlify.Mint: %v", err)
 	}
@@ -305,131 +300,12 @@ func buildRequest(o MintOptions) (request, error) {
 // node_modules, installing them first if needed.
 func ensureInstalled(tb testing.TB) string {
 	tb.Helper()
-	var missing []string
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if len(missing) > 0 {
-		unavailable(tb, fmt.Sprintf("%v not on PATH; install with: %s", missing, InstallHint))
-	}
-	root := os.Getenv(CacheEnv)
-	if root == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			unavailable(tb, fmt.Sprintf("no cache directory for the npm install (set %s): %v", CacheEnv, err))
-		}
-		root = filepath.Join(cache, "rollcall-testenv")
-	}
-	dir, err := install(root)
+	dir, _, err := npmcache.Ensure("samlify-2.13.1", map[string][]byte{
+		"mint.js": mintJS, "package.json": packageJSON, "package-lock.json": packageLock}, installTimeout)
 	if err != nil {
-		unavailable(tb, fmt.Sprintf("installing samlify@2.13.1 with npm ci failed (the npm registry must be reachable on first use): %v", err))
+		unavailable(tb, err.Error())
 	}
 	return dir
-}
-
-// install makes sure root/samlify-<hash> holds a complete install, and
-// returns its path.
-func install(root string) (string, error) {
-	h := sha256.New()
-	for _, b := range [][]byte{mintJS, packageJSON, packageLock} {
-		fmt.Fprintf(h, "%d:", len(b))
-		h.Write(b)
-	}
-	dir := filepath.Join(root, "samlify-"+hex.EncodeToString(h.Sum(nil))[:16])
-	done := filepath.Join(dir, ".installed")
-	if _, err := os.Stat(done); err == nil {
-		return dir, nil
-	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", fmt.Errorf("create %s: %w", root, err)
-	}
-	unlock, err := lockFile(dir+".lock", lockTimeout)
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	if _, err := os.Stat(done); err == nil {
-		return dir, nil // another process installed it while we waited
-	}
-
-	staging, err := os.MkdirTemp(root, ".staging-samlify-*")
-	if err != nil {
-		return "", fmt.Errorf("create staging directory: %w", err)
-	}
-	defer os.RemoveAll(staging) // a no-op after the rename
-	if err := os.Chmod(staging, 0o755); err != nil {
-		return "", fmt.Errorf("chmod staging directory: %w", err)
-	}
-	for name, b := range map[string][]byte{"mint.js": mintJS, "package.json": packageJSON, "package-lock.json": packageLock} {
-		if err := os.WriteFile(filepath.Join(staging, name), b, 0o644); err != nil {
-			return "", fmt.Errorf("write %s: %w", name, err)
-		}
-	}
-	if _, err := run(staging, installTimeout, nil, "npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", "--fetch-retries=2", "--fetch-timeout=60000"); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(staging, ".installed"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
-		return "", fmt.Errorf("mark install complete: %w", err)
-	}
-	// A directory left by an interrupted older install has no marker.
-	if err := os.RemoveAll(dir); err != nil {
-		return "", fmt.Errorf("remove incomplete %s: %w", dir, err)
-	}
-	if err := os.Rename(staging, dir); err != nil {
-		return "", fmt.Errorf("move the install into place: %w", err)
-	}
-	return dir, nil
-}
-
-// lockFile takes an exclusive flock on path, waiting at most timeout.
-func lockFile(path string, timeout time.Duration) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() {
-				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				_ = f.Close()
-			}, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			_ = f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// run runs a command in dir in its own process group, with stdin, and
-// returns its stdout. On timeout the whole group is killed.
-func run(dir string, timeout time.Duration, stdin []byte, name string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("%s %v in %s: timed out after %v\nstderr: %s", name, args, dir, timeout, tail(stderr.String()))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s %v in %s: %w\nstderr: %s", name, args, dir, err, tail(stderr.String()))
-	}
-	return stdout.Bytes(), nil
 }
 
 func unavailable(tb testing.TB, msg string) {
@@ -454,12 +330,4 @@ func or(s, def string) string {
 		return s
 	}
 	return def
-}
-
-func tail(s string) string {
-	const n = 4 << 10
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
 }
