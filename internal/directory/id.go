@@ -17,6 +17,11 @@ func NewID() string {
 	_, _ = rand.Read(b[6:]) // crypto/rand.Read never returns an error
 	b[6] = 0x70 | b[6]&0x0f
 	b[8] = 0x80 | b[8]&0x3f
+	return FormatUUID(b)
+}
+
+// FormatUUID returns b in the canonical 8-4-4-4-12 lower-case hex form.
+func FormatUUID(b [16]byte) string {
 	var s [36]byte
 	hex.Encode(s[0:8], b[0:4])
 	s[8] = '-'
