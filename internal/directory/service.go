@@ -578,24 +578,17 @@ func (s *Service) createMember(ctx context.Context, ws string, m *Member, reatta
 // provisioning request refers to, or nil. A member who still has a SCIM
 // resource under that userName is a conflict.
 func (s *Service) findDetached(tx Tx, ws string, m *Member) (*Member, error) {
-	old, err := tx.MemberByUserNameForUpdate(ws, m.UserName)
+	old, err := tx.ReattachCandidateForUpdate(ws, m.UserName, m.ExternalID)
 	switch {
-	case err == nil:
-		if old.SCIMID != "" {
-			return nil, FieldErrorf(ECONFLICT, "userName", "a member with userName %q already exists in this workspace", m.UserName)
-		}
-		return old, nil
-	case !errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound):
+		return nil, nil
+	case err != nil:
 		return nil, err
+	case old.SCIMID != "":
+		// Only a userName match can still have a SCIM id.
+		return nil, FieldErrorf(ECONFLICT, "userName", "a member with userName %q already exists in this workspace", m.UserName)
 	}
-	if m.ExternalID == "" {
-		return nil, nil
-	}
-	old, err = tx.DetachedMemberByExternalIDForUpdate(ws, m.ExternalID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	return old, err
+	return old, nil
 }
 
 // reattach gives a member the IdP deleted earlier a new SCIM id and the

@@ -69,10 +69,12 @@ type Tx interface {
 	InsertMember(m *Member) error
 	MemberForUpdate(ws, id string) (*Member, error)
 	MemberBySCIMIDForUpdate(ws, scimID string) (*Member, error)
-	MemberByUserNameForUpdate(ws, userName string) (*Member, error)
-	// DetachedMemberByExternalIDForUpdate finds a member the IdP deleted
-	// (no SCIM id) by its externalId.
-	DetachedMemberByExternalIDForUpdate(ws, externalID string) (*Member, error)
+	// ReattachCandidateForUpdate finds, in one query, the member a new
+	// provisioning request may refer to: the member with that userName
+	// (whether or not the IdP deleted it), else, if externalID is not
+	// empty, the member the IdP deleted (no SCIM id) most recently with
+	// that externalId. ErrNotFound if neither exists.
+	ReattachCandidateForUpdate(ws, userName, externalID string) (*Member, error)
 	// UpdateMember stores m if its stored version is still version, and
 	// sets m.Version to the new version.
 	UpdateMember(m *Member, version int64) error

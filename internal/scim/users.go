@@ -272,6 +272,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		summary = "re-provisioned earlier member " + m.UserName + " (same member, new SCIM id)"
 	}
 	rc.note(m.SCIMID, m.ID, summary)
+	if !reattached {
+		// A member created just now is in no group: no need to ask.
+		s.writeResource(w, http.StatusCreated, s.userDoc(rc.ws, m, nil, s.roles(ctx, rc.ws)))
+		return
+	}
 	out, err := s.renderUser(ctx, rc.ws, m)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -134,14 +134,19 @@ func (t *Tx) MemberBySCIMIDForUpdate(ws, scimID string) (*directory.Member, erro
 	return t.memberWhere("m.workspace_id = $1 AND m.scim_id = $2", ws, scimID)
 }
 
-// MemberByUserNameForUpdate implements directory.Tx.
-func (t *Tx) MemberByUserNameForUpdate(ws, userName string) (*directory.Member, error) {
-	return t.memberWhere("m.workspace_id = $1 AND m.user_name_lower = $2", ws, strings.ToLower(userName))
-}
-
-// DetachedMemberByExternalIDForUpdate implements directory.Tx.
-func (t *Tx) DetachedMemberByExternalIDForUpdate(ws, externalID string) (*directory.Member, error) {
-	return t.memberWhere("m.workspace_id = $1 AND m.external_id = $2 AND m.scim_id IS NULL ORDER BY m.modified DESC LIMIT 1", ws, externalID)
+// ReattachCandidateForUpdate implements directory.Tx. One round trip
+// instead of two; each half of the UNION uses its own index. The detached
+// test is written "(scim_id || ”) IS NULL" (the same truth value) so
+// that the planner cannot pick the scim_id index for it, which would visit
+// every member the IdP ever deleted in the workspace.
+func (t *Tx) ReattachCandidateForUpdate(ws, userName, externalID string) (*directory.Member, error) {
+	return t.memberWhere(`m.workspace_id = $1 AND m.id IN (
+			SELECT id FROM members WHERE workspace_id = $1 AND user_name_lower = $2
+			UNION ALL
+			SELECT id FROM (SELECT id FROM members WHERE workspace_id = $1 AND external_id = $3 AND $3 <> ''
+				AND (scim_id || '') IS NULL ORDER BY modified DESC LIMIT 1) detached)
+		ORDER BY CASE WHEN m.user_name_lower = $2 THEN 0 ELSE 1 END, m.modified DESC LIMIT 1`,
+		ws, strings.ToLower(userName), externalID)
 }
 
 // UpdateMember implements directory.Tx.

@@ -897,6 +897,23 @@ func testDetachReprovision(t *testing.T, db *store.DB) {
 	if err != nil || !re || third.ID != m.ID || third.UserName != "franklin@acme.test" {
 		t.Fatalf("re-provision by externalId: %+v %v %v", third, re, err)
 	}
+	// A live userName wins over a detached externalId match: conflict, and
+	// the detached member stays detached.
+	gone := must[*directory.Member](t)(svc.CreateMember(ctx, ws, &directory.Member{UserName: "gina@acme.test", ExternalID: "00uG", Active: true, Source: directory.SourceSCIM}))
+	must[*directory.Member](t)(svc.DetachSCIM(ctx, ws, gone.SCIMID))
+	_, _, err = svc.ProvisionMember(ctx, ws, &directory.Member{UserName: "franklin@acme.test", ExternalID: "00uG", Active: true})
+	wantCode(t, err, directory.ECONFLICT)
+	if g := must[*directory.Member](t)(db.Member(ctx, ws, gone.ID)); g.SCIMID != "" || g.UserName != "gina@acme.test" {
+		t.Fatalf("detached member changed by a conflicting request: %+v", g)
+	}
+	// A detached member without an externalId is not found by a request
+	// without one: an empty externalId matches nothing.
+	blank := must[*directory.Member](t)(svc.CreateMember(ctx, ws, &directory.Member{UserName: "hal@acme.test", Active: true, Source: directory.SourceSCIM}))
+	must[*directory.Member](t)(svc.DetachSCIM(ctx, ws, blank.SCIMID))
+	fresh, re, err := svc.ProvisionMember(ctx, ws, &directory.Member{UserName: "ivy@acme.test", Active: true})
+	if err != nil || re || fresh.ID == blank.ID {
+		t.Fatalf("provision without externalId took over a detached member: %+v reattached=%v %v", fresh, re, err)
+	}
 }
 
 func testAudit(t *testing.T, db *store.DB) {
