@@ -136,9 +136,9 @@ func (t *Tx) MemberBySCIMIDForUpdate(ws, scimID string) (*directory.Member, erro
 
 // ReattachCandidateForUpdate implements directory.Tx. One round trip
 // instead of two; each half of the UNION uses its own index. The detached
-// test is written "(scim_id || ”) IS NULL" (the same truth value) so
-// that the planner cannot pick the scim_id index for it, which would visit
-// every member the IdP ever deleted in the workspace.
+// test concatenates scim_id with an empty string before IS NULL (the same
+// truth value) so that the planner cannot pick the scim_id index for it,
+// which would visit every member the IdP ever deleted in the workspace.
 func (t *Tx) ReattachCandidateForUpdate(ws, userName, externalID string) (*directory.Member, error) {
 	return t.memberWhere(`m.workspace_id = $1 AND m.id IN (
 			SELECT id FROM members WHERE workspace_id = $1 AND user_name_lower = $2
