@@ -336,9 +336,9 @@ func emailCond(e filter.Expr) (directory.Cond, bool) {
 // memberOrder maps a sortBy attribute to a store order.
 func memberOrder(sortBy string) (directory.MemberOrder, error) {
 	switch sortBy {
-	case "":
-		return directory.OrderDefault, nil
-	case "id":
+	case "", "id":
+		// By SCIM id by default: unique, stable, and the order of an
+		// index, so deep pages skip their offset inside it.
 		return directory.OrderSCIMID, nil
 	case "userName":
 		return directory.OrderUserName, nil

@@ -264,12 +264,9 @@ func (db *DB) Groups(ctx context.Context, ws string, q directory.GroupQuery) (di
 		if err := rows.Err(); err != nil {
 			return page, err
 		}
-		if q.Offset <= 0 && len(page.Items) < q.Limit {
-			page.Total = len(page.Items)
-			return page, nil
-		}
 	}
-	err := db.queryRowRead(ctx, "SELECT COUNT(*) FROM groups g WHERE "+where, args...).Scan(&page.Total)
+	var err error
+	page.Total, err = db.listTotal(ctx, "SELECT COUNT(*) FROM groups g WHERE "+where, args, q.Offset, q.Limit, len(page.Items))
 	return page, err
 }
 

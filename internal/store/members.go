@@ -283,10 +283,13 @@ func (db *DB) memberQuerySQL(ws string, q directory.MemberQuery) (where, order s
 	if q.Descending {
 		dir = " DESC"
 	}
-	if col != "" {
-		order = col + dir + ", m.id" + dir
-	} else {
+	switch {
+	case col == "m.scim_id" && q.SCIMOnly: // unique, not null: no tie to break
+		order = col + dir
+	case col == "":
 		order = "m.id" + dir
+	default:
+		order = col + dir + ", m.id" + dir
 	}
 	return b.String(), order, c.args, nil
 }
@@ -300,8 +303,18 @@ func (db *DB) Members(ctx context.Context, ws string, q directory.MemberQuery) (
 	}
 	if q.Limit > 0 {
 		n := len(args)
-		rows, err := db.queryRead(ctx, fmt.Sprintf("SELECT %s FROM members m WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d",
-			memberColumns, where, order, n+1, n+2), append(args, q.Limit, max(q.Offset, 0))...)
+		query := fmt.Sprintf("SELECT %s FROM members m WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d",
+			memberColumns, where, order, n+1, n+2)
+		if q.SCIMOnly && q.Where == nil && q.Active == nil && q.Order == directory.OrderSCIMID {
+			// The whole SCIM listing in id order, as an IdP's import pages
+			// through it: skip the offset inside the (workspace_id,
+			// scim_id) index, reading only the rows of the page, instead
+			// of reading every row before it.
+			query = fmt.Sprintf(`SELECT %s FROM members m WHERE m.workspace_id = $1 AND m.scim_id IN (
+				SELECT scim_id FROM members WHERE workspace_id = $1 AND scim_id IS NOT NULL ORDER BY %s LIMIT $%d OFFSET $%d)
+				ORDER BY %s`, memberColumns, strings.TrimPrefix(order, "m."), n+1, n+2, order)
+		}
+		rows, err := db.queryRead(ctx, query, append(args, q.Limit, max(q.Offset, 0))...)
 		if err != nil {
 			return page, err
 		}
@@ -316,13 +329,8 @@ func (db *DB) Members(ctx context.Context, ws string, q directory.MemberQuery) (
 		if err := rows.Err(); err != nil {
 			return page, err
 		}
-		if q.Offset <= 0 && len(page.Items) < q.Limit {
-			// The whole result fits in this page: no need to count.
-			page.Total = len(page.Items)
-			return page, nil
-		}
 	}
-	err = db.queryRowRead(ctx, "SELECT COUNT(*) FROM members m WHERE "+where, args...).Scan(&page.Total)
+	page.Total, err = db.listTotal(ctx, "SELECT COUNT(*) FROM members m WHERE "+where, args, q.Offset, q.Limit, len(page.Items))
 	return page, err
 }
 

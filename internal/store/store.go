@@ -77,6 +77,8 @@ type DB struct {
 	stmts     map[string]*sql.Stmt // prepared writer statements (CacheStatements)
 	pending   map[string]bool      // statements to prepare once the writer is free
 	readStmts map[string]*sql.Stmt // prepared reader statements (CacheStatements)
+
+	totals totalCache // recent list counts, for later pages (total.go)
 }
 
 // New returns a DB over the given pools. read may equal write.

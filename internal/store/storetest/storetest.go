@@ -644,6 +644,43 @@ func testPagination(t *testing.T, db *store.DB) {
 	if p.Total != n || len(p.Items) != 0 {
 		t.Fatalf("past the end: %+v", p)
 	}
+
+	// The SCIM listing in SCIM id order (the index path), both ways.
+	for _, desc := range []bool{false, true} {
+		var ids []string
+		for off := 0; off < n; off += 7 {
+			p := must[directory.Page[*directory.Member]](t)(db.Members(ctx, ws, directory.MemberQuery{
+				SCIMOnly: true, Order: directory.OrderSCIMID, Descending: desc, Offset: off, Limit: 7}))
+			if p.Total != n {
+				t.Fatalf("SCIM order, descending %v, offset %d: total %d", desc, off, p.Total)
+			}
+			for _, m := range p.Items {
+				ids = append(ids, m.SCIMID)
+			}
+		}
+		want := slices.Clone(ids)
+		slices.Sort(want)
+		if desc {
+			slices.Reverse(want)
+		}
+		if len(ids) != n || !slices.Equal(ids, want) || len(slices.Compact(slices.Clone(want))) != n {
+			t.Fatalf("SCIM order, descending %v: %d ids, sorted %v", desc, len(ids), slices.Equal(ids, want))
+		}
+	}
+
+	// Totals after a change: a first page and a page that is not full are
+	// always exact; a full later page may reuse a recent count, but never
+	// one its own items contradict.
+	addMember(t, svc, ws, "user99@acme.test", "")
+	for _, tc := range []struct {
+		off, limit int
+		exact      bool
+	}{{0, 7, true}, {0, 100, true}, {21, 7, true}, {7, 7, false}} {
+		p := must[directory.Page[*directory.Member]](t)(db.Members(ctx, ws, directory.MemberQuery{Offset: tc.off, Limit: tc.limit}))
+		if tc.exact && p.Total != n+1 || p.Total < tc.off+len(p.Items) || p.Total > n+1 {
+			t.Errorf("after a create, page at %d of %d: total %d, %d items (want %d)", tc.off, tc.limit, p.Total, len(p.Items), n+1)
+		}
+	}
 }
 
 func testGroups(t *testing.T, db *store.DB) {
