@@ -70,13 +70,14 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"rollcall/internal/testenv/logtail"
 )
 
 // ExecPath is where Debian's chromium package installs the browser.
@@ -117,7 +118,7 @@ func NewWithTimeout(tb testing.TB, timeout time.Duration) context.Context {
 	requireChromium(tb)
 
 	dataDir := tb.TempDir() // removed after the cleanups below have run
-	out := &limitedBuffer{max: maxOutput}
+	out := &logtail.Buffer{Max: maxOutput}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(ExecPath),
 		chromedp.Headless,
@@ -162,12 +163,12 @@ func NewWithTimeout(tb testing.TB, timeout time.Duration) context.Context {
 	case err := <-started:
 		if err != nil {
 			cleanup()
-			tb.Fatalf("browser.New: start %s: %v\nChromium output:\n%s", ExecPath, err, tail(out.String(), 8<<10))
+			tb.Fatalf("browser.New: start %s: %v\nChromium output:\n%s", ExecPath, err, logtail.Tail(out.String(), 8<<10))
 		}
 	case <-time.After(startTimeout):
 		cleanup()
 		<-started
-		tb.Fatalf("browser.New: %s did not start within %v\nChromium output:\n%s", ExecPath, startTimeout, tail(out.String(), 8<<10))
+		tb.Fatalf("browser.New: %s did not start within %v\nChromium output:\n%s", ExecPath, startTimeout, logtail.Tail(out.String(), 8<<10))
 	}
 	if c := chromedp.FromContext(browserCtx); c != nil && c.Browser != nil && c.Browser.Process() != nil {
 		pid = c.Browser.Process().Pid
@@ -190,13 +191,13 @@ func NewWithTimeout(tb testing.TB, timeout time.Duration) context.Context {
 }
 
 // logState logs where the browser is, for a failed test.
-func logState(tb testing.TB, browserCtx context.Context, out *limitedBuffer) {
+func logState(tb testing.TB, browserCtx context.Context, out *logtail.Buffer) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(browserCtx, 5*time.Second)
 	defer cancel()
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
 	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-	tb.Logf("browser at %s\npage text: %s\nChromium output (tail):\n%s", loc, shorten(text), tail(out.String(), 4<<10))
+	tb.Logf("browser at %s\npage text: %s\nChromium output (tail):\n%s", loc, shorten(text), logtail.Tail(out.String(), 4<<10))
 }
 
 // Navigate loads url in the tab, waits for the load event and returns the
@@ -404,36 +405,6 @@ func killUsing(dir string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// limitedBuffer is an io.Writer that keeps the last max bytes.
-type limitedBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-}
-
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *limitedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
 }
 
 func shorten(s string) string {

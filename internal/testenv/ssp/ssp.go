@@ -77,6 +77,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"rollcall/internal/testenv/logtail"
 )
 
 // Root is where Debian's simplesamlphp package installs SimpleSAMLphp.
@@ -200,7 +202,7 @@ type IdP struct {
 	baseURL string // "http://host:port/"
 	host    string
 
-	logs *logBuffer
+	logs *logtail.Buffer
 
 	mu        sync.Mutex
 	opts      Options
@@ -263,7 +265,7 @@ func Start(tb testing.TB, opts Options) *IdP {
 		if err := i.writeStateLocked(); err != nil {
 			tb.Fatalf("ssp.Start: %v", err)
 		}
-		i.logs = &logBuffer{max: maxLogBytes} // only this attempt's output
+		i.logs = &logtail.Buffer{Max: maxLogBytes} // only this attempt's output
 		lastErr = i.startPHP(tb, net.JoinHostPort(listenHost, strconv.Itoa(port)))
 		if lastErr == nil {
 			return i
@@ -272,7 +274,7 @@ func Start(tb testing.TB, opts Options) *IdP {
 			break
 		}
 	}
-	tb.Fatalf("ssp.Start: %v\nphp -S output:\n%s", lastErr, tail(i.logs.String(), 8<<10))
+	tb.Fatalf("ssp.Start: %v\nphp -S output:\n%s", lastErr, logtail.Tail(i.logs.String(), 8<<10))
 	return nil
 }
 
@@ -314,7 +316,7 @@ func (i *IdP) startPHP(tb testing.TB, addr string) error {
 				tb.Cleanup(func() {
 					p.kill()
 					if tb.Failed() {
-						tb.Logf("SimpleSAMLphp (%s) output, last 16 KiB:\n%s", i.baseURL, tail(i.logs.String(), 16<<10))
+						tb.Logf("SimpleSAMLphp (%s) output, last 16 KiB:\n%s", i.baseURL, logtail.Tail(i.logs.String(), 16<<10))
 					}
 				})
 				return nil
@@ -534,7 +536,7 @@ func (i *IdP) CompleteKeyRotation(tb testing.TB, keepOld bool) {
 func (i *IdP) Logs() string { return i.logs.String() }
 
 func (i *IdP) logTail() string {
-	return "SimpleSAMLphp log (tail):\n" + tail(i.logs.String(), 6<<10)
+	return "SimpleSAMLphp log (tail):\n" + logtail.Tail(i.logs.String(), 6<<10)
 }
 
 // addKey generates a key pair and stores it as cert/idp-N.{key,crt}.
