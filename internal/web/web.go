@@ -150,6 +150,23 @@ func (s *Server) PostForm(w http.ResponseWriter, r *http.Request, action string,
 	s.render(w, http.StatusOK, "postform", map[string]any{"Title": "Signing in", "Action": action, "Fields": fields}, "*")
 }
 
+// postedForm begins the handling of a form posted to a workspace page: it
+// finds the workspace, caps the body, and refuses (403, with title and
+// text) a form posted from another site or one that does not parse. It
+// returns nil when it has already answered.
+func (s *Server) postedForm(w http.ResponseWriter, r *http.Request, title, text string) *directory.Workspace {
+	ws := s.workspace(w, r)
+	if ws == nil {
+		return nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if !s.sameOrigin(r) || r.ParseForm() != nil {
+		s.Error(w, r, http.StatusForbidden, title, text)
+		return nil
+	}
+	return ws
+}
+
 // workspace loads the workspace named in the URL or renders a 404.
 func (s *Server) workspace(w http.ResponseWriter, r *http.Request) *directory.Workspace {
 	ws, err := s.Dir.Workspace(r.Context(), r.PathValue("ws"))
@@ -231,16 +248,11 @@ func (s *Server) FindMember(ctx context.Context, ws, email string) (*directory.M
 var dummyHash = HashPassword("not a real password, only for timing")
 
 func (s *Server) passwordSignin(w http.ResponseWriter, r *http.Request) {
-	ws := s.workspace(w, r)
+	ws := s.postedForm(w, r, "Sign-in refused", "This sign-in form was posted from another site.")
 	if ws == nil {
 		return
 	}
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if !s.sameOrigin(r) || r.ParseForm() != nil {
-		s.Error(w, r, http.StatusForbidden, "Sign-in refused", "This sign-in form was posted from another site.")
-		return
-	}
 	email, pw := strings.TrimSpace(r.PostForm.Get("email")), r.PostForm.Get("password")
 	fail := func(status int, msg string) {
 		data := s.signinData(ctx, ws, r)
@@ -337,16 +349,11 @@ func (s *Server) ResetLink(ctx context.Context, ws, memberID string) (string, er
 }
 
 func (s *Server) resetSend(w http.ResponseWriter, r *http.Request) {
-	ws := s.workspace(w, r)
+	ws := s.postedForm(w, r, "Request refused", "This form was posted from another site.")
 	if ws == nil {
 		return
 	}
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if !s.sameOrigin(r) || r.ParseForm() != nil {
-		s.Error(w, r, http.StatusForbidden, "Request refused", "This form was posted from another site.")
-		return
-	}
 	data := map[string]any{"Title": "Reset password", "Workspace": ws.ID, "WorkspaceName": ws.Name, "NoMail": s.Mail == nil}
 	if s.Mail == nil {
 		s.render(w, http.StatusServiceUnavailable, "reset_request", data, "")
@@ -389,16 +396,11 @@ func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) resetSet(w http.ResponseWriter, r *http.Request) {
-	ws := s.workspace(w, r)
+	ws := s.postedForm(w, r, "Request refused", "This form was posted from another site.")
 	if ws == nil {
 		return
 	}
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if !s.sameOrigin(r) || r.ParseForm() != nil {
-		s.Error(w, r, http.StatusForbidden, "Request refused", "This form was posted from another site.")
-		return
-	}
 	tok := r.PathValue("token")
 	pw, confirm := r.PostForm.Get("password"), r.PostForm.Get("confirm")
 	if msg := checkNewPassword(pw, confirm); msg != "" {
