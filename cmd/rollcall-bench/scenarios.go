@@ -7,12 +7,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -317,31 +314,11 @@ func (e *engineRun) groupList(ctx context.Context, srv *child, c int) ([]row, er
 	return single(e.measure(ctx, srv, fmt.Sprintf("%s (%s groups)", groupList, human(g)), c, split(jobs, c)))
 }
 
-// newIdP returns an identity provider with a fresh RSA-2048 key and a
-// self-signed certificate, signing as samltest does.
-func newIdP(entityID string) (*samltest.IdP, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: "rollcall-bench IdP"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	return &samltest.IdP{EntityID: entityID, SSOURL: "https://idp.bench.test/sso", Key: key, Cert: cert}, nil
-}
 
 // configureSAML trusts a new IdP in the SAML workspace, from its metadata,
 // with IdP-initiated sign-in allowed (dashboard tiles).
 func (e *engineRun) configureSAML(ctx context.Context) error {
-	idp, err := newIdP("https://idp.bench.test/" + e.saml.id)
+	idp, err := samltest.Generate("https://idp.bench.test/"+e.saml.id, nil, time.Time{})
 	if err != nil {
 		return err
 	}

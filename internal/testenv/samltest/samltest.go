@@ -44,29 +44,49 @@ type IdP struct {
 // from an hour ago for notAfter (zero: a year).
 func New(tb testing.TB, entityID string, notAfter time.Time) *IdP {
 	tb.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return WithKey(tb, entityID, key, notAfter)
+	return WithKey(tb, entityID, nil, notAfter)
 }
 
 // WithKey returns an IdP signing with key (to share one key across many
 // IdPs in a benchmark) and a new certificate.
 func WithKey(tb testing.TB, entityID string, key *rsa.PrivateKey, notAfter time.Time) *IdP {
 	tb.Helper()
+	idp, err := Generate(entityID, key, notAfter)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return idp
+}
+
+// Generate is New and WithKey for code outside tests (the load tool):
+// an IdP signing with key (nil: a fresh 2048-bit key) and a new
+// self-signed certificate valid from an hour ago for notAfter (zero: a
+// year).
+func Generate(entityID string, key *rsa.PrivateKey, notAfter time.Time) (*IdP, error) {
+	if key == nil {
+		var err error
+		if key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			return nil, err
+		}
+	}
 	if notAfter.IsZero() {
 		notAfter = time.Now().AddDate(1, 0, 0)
 	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		return nil, err
+	}
 	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: "samltest IdP"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter, KeyUsage: x509.KeyUsageDigitalSignature}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	cert, _ := x509.ParseCertificate(der)
-	return &IdP{EntityID: entityID, SSOURL: "https://idp.test/sso", Key: key, Cert: cert}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &IdP{EntityID: entityID, SSOURL: "https://idp.test/sso", Key: key, Cert: cert}, nil
 }
 
 // CertPEM returns the signing certificate in PEM.
