@@ -24,6 +24,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -113,7 +114,16 @@ func random(n int) string {
 	return enc.EncodeToString(b)
 }
 
-// Hash returns the stored form of a secret.
+// NewSecret returns n random bytes as unpadded URL-safe base64: a secret
+// for a cookie, a link or a one-time code, to be stored only as its Hash.
+func NewSecret(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never returns an error
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Hash returns the stored form of a secret (SHA-256: secrets here are
+// random, so a fast hash is right; compare hashes in constant time).
 func Hash(secret string) []byte {
 	h := sha256.Sum256([]byte(secret))
 	return h[:]

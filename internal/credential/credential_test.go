@@ -159,3 +159,13 @@ func TestClientCredentials(t *testing.T) {
 		})
 	}
 }
+
+func TestNewSecret(t *testing.T) {
+	a, b := credential.NewSecret(32), credential.NewSecret(32)
+	if len(a) != 43 || a == b || strings.ContainsAny(a, "+/=") {
+		t.Fatalf("NewSecret(32) = %q, %q: want two different 43-character URL-safe strings", a, b)
+	}
+	if h := credential.Hash(a); len(h) != 32 || string(h) == string(credential.Hash(b)) {
+		t.Fatalf("Hash: %x", h)
+	}
+}

@@ -52,8 +52,6 @@ package saml
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
@@ -66,6 +64,7 @@ import (
 	"time"
 	"unicode"
 
+	"rollcall/internal/credential"
 	"rollcall/internal/directory"
 	"rollcall/internal/httpx"
 	"rollcall/internal/saml/authn"
@@ -200,17 +199,6 @@ func (s *Server) SPMetadata(ctx context.Context, ws string) ([]byte, error) {
 // nonceCookie is the per-workspace browser binding of SP-initiated sign-ins.
 func nonceCookie(ws string) string { return "rollcall_sso_" + ws }
 
-func randomToken() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func hash(s string) []byte {
-	h := sha256.Sum256([]byte(s))
-	return h[:]
-}
-
 // SafeReturnTo returns v when it is a same-origin relative path — "/x",
 // not "//x", "/\x", a scheme, or anything with control characters — and
 // "" otherwise.
@@ -255,12 +243,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(nonceCookie(ws)); err == nil && len(ck.Value) >= 32 && len(ck.Value) <= 64 {
 		nonce = ck.Value // one binding per browser and workspace: parallel tabs keep working
 	} else {
-		nonce = randomToken()
+		nonce = credential.NewSecret(32)
 	}
 	http.SetCookie(w, &http.Cookie{Name: nonceCookie(ws), Value: nonce, Path: "/saml/" + ws + "/", HttpOnly: true,
 		Secure: strings.HasPrefix(s.cfg.BaseURL, "https://"), SameSite: http.SameSiteLaxMode, MaxAge: int(s.cfg.RequestTTL.Seconds())})
 	returnTo := SafeReturnTo(r.URL.Query().Get("return_to"))
-	if err := s.store.InsertRequest(ctx, &PendingRequest{ID: req.ID, WorkspaceID: ws, BrowserHash: hash(nonce),
+	if err := s.store.InsertRequest(ctx, &PendingRequest{ID: req.ID, WorkspaceID: ws, BrowserHash: credential.Hash(nonce),
 		ReturnTo: returnTo, Expires: s.now().Add(s.cfg.RequestTTL)}); err != nil {
 		s.internalError(w, r, err)
 		return
@@ -380,8 +368,8 @@ func (s *Server) acs(w http.ResponseWriter, r *http.Request) {
 	var code string
 	entry := s.auditEntry(ctx, ws, "sso.login_accepted", "", nil)
 	if ref == nil {
-		code = randomToken()
-		login = &PendingLogin{CodeHash: hash(code), WorkspaceID: ws, MemberID: m.ID, ReturnTo: returnTo, Expires: now.Add(2 * time.Minute)}
+		code = credential.NewSecret(32)
+		login = &PendingLogin{CodeHash: credential.Hash(code), WorkspaceID: ws, MemberID: m.ID, ReturnTo: returnTo, Expires: now.Add(2 * time.Minute)}
 		entry.TargetType, entry.TargetID = "member", m.ID
 		entry.Detail, _ = json.Marshal(map[string]any{"user_name": m.UserName, "name_id": a.NameID, "assertion_id": a.AssertionID, "idp_initiated": a.InResponseTo == ""})
 	} else {
@@ -583,7 +571,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		s.pages.Error(w, r, http.StatusBadRequest, "Authentication failed", "This sign-in link is not valid. Start again from the sign-in page.")
 		return
 	}
-	l, err := s.store.TakeLogin(ctx, hash(code))
+	l, err := s.store.TakeLogin(ctx, credential.Hash(code))
 	if errors.Is(err, directory.ErrNotFound) {
 		s.pages.Error(w, r, http.StatusBadRequest, "Authentication failed", "This sign-in link was already used or has expired. Start again from the sign-in page.")
 		return
@@ -597,7 +585,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 	}
 	if l.BrowserHash != nil {
 		ck, err := r.Cookie(nonceCookie(ws))
-		if err != nil || subtle.ConstantTimeCompare(hash(ck.Value), l.BrowserHash) != 1 {
+		if err != nil || subtle.ConstantTimeCompare(credential.Hash(ck.Value), l.BrowserHash) != 1 {
 			s.refuse(w, r, ws, &refusal{status: http.StatusForbidden, title: "Authentication failed",
 				msg:    "This sign-in was started in another browser. Start again from the sign-in page in this one.",
 				reason: "browser_mismatch", detail: "the completing browser does not hold the nonce of the browser that started the sign-in (login CSRF or a changed browser)", memberID: l.MemberID}, nil)

@@ -11,15 +11,13 @@ package session
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
 	"time"
 
+	"rollcall/internal/credential"
 	"rollcall/internal/directory"
 )
 
@@ -80,22 +78,11 @@ func (m *Manager) absolute() time.Duration {
 // ErrNoSession is returned when a request carries no valid session.
 var ErrNoSession = errors.New("no valid session")
 
-func random(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never returns an error
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func hash(s string) []byte {
-	h := sha256.Sum256([]byte(s))
-	return h[:]
-}
-
 // Create starts a session for a member and sets its cookie on w.
 func (m *Manager) Create(ctx context.Context, w http.ResponseWriter, ws, memberID, method string) (*Session, error) {
 	now := m.now().UTC()
-	secret := random(32)
-	s := &Session{ID: directory.NewID(), WorkspaceID: ws, MemberID: memberID, SecretHash: hash(secret),
+	secret := credential.NewSecret(32)
+	s := &Session{ID: directory.NewID(), WorkspaceID: ws, MemberID: memberID, SecretHash: credential.Hash(secret),
 		AuthMethod: method, Created: now, LastSeen: now, Expires: now.Add(m.absolute())}
 	if err := m.Store.InsertSession(ctx, s); err != nil {
 		return nil, err
@@ -124,7 +111,7 @@ func (m *Manager) Get(r *http.Request) (*Session, error) {
 		return nil, err
 	}
 	now := m.now()
-	if subtle.ConstantTimeCompare(hash(secret), s.SecretHash) != 1 || !now.Before(s.Expires) || now.Sub(s.LastSeen) > m.idle() {
+	if subtle.ConstantTimeCompare(credential.Hash(secret), s.SecretHash) != 1 || !now.Before(s.Expires) || now.Sub(s.LastSeen) > m.idle() {
 		return nil, ErrNoSession
 	}
 	if now.Sub(s.LastSeen) > time.Minute {

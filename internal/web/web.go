@@ -21,10 +21,7 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -35,6 +32,7 @@ import (
 	"sync"
 	"time"
 
+	"rollcall/internal/credential"
 	"rollcall/internal/directory"
 	"rollcall/internal/httpx"
 	"rollcall/internal/session"
@@ -109,15 +107,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/session", s.sessionAPI)
 }
 
-func nonce() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error
-	return base64.RawStdEncoding.EncodeToString(b[:])
-}
-
 // render writes a page with the security headers every page gets.
 func (s *Server) render(w http.ResponseWriter, status int, name string, data map[string]any, formAction string) {
-	n := nonce()
+	n := credential.NewSecret(16)
 	data["Nonce"] = n
 	if formAction == "" {
 		formAction = "'self'"
@@ -330,19 +322,14 @@ func (s *Server) resetRequest(w http.ResponseWriter, r *http.Request) {
 		"WorkspaceName": ws.Name, "NoMail": s.Mail == nil}, "")
 }
 
-func tokenHash(t string) []byte {
-	h := sha256.Sum256([]byte(t))
-	return h[:]
-}
-
 // ResetTTL is how long a password reset link works.
 const ResetTTL = time.Hour
 
 // ResetLink issues a one-time password reset link for a member, valid for
 // an hour (used by the emailed flow and by `rollcall member reset-link`).
 func (s *Server) ResetLink(ctx context.Context, ws, memberID string) (string, error) {
-	tok := strings.TrimRight(base64.RawURLEncoding.EncodeToString([]byte(nonce()+nonce())), "=")
-	if err := s.Store.InsertReset(ctx, tokenHash(tok), ws, memberID, s.Now().Add(ResetTTL)); err != nil {
+	tok := credential.NewSecret(32)
+	if err := s.Store.InsertReset(ctx, credential.Hash(tok), ws, memberID, s.Now().Add(ResetTTL)); err != nil {
 		return "", err
 	}
 	return s.BaseURL + "/signin/" + ws + "/reset/" + tok, nil
@@ -408,7 +395,7 @@ func (s *Server) resetSet(w http.ResponseWriter, r *http.Request) {
 			"WorkspaceName": ws.Name, "Token": tok, "Message": msg}, "")
 		return
 	}
-	wsID, memberID, expires, err := s.Store.TakeReset(ctx, tokenHash(tok))
+	wsID, memberID, expires, err := s.Store.TakeReset(ctx, credential.Hash(tok))
 	if err != nil || wsID != ws.ID || !s.Now().Before(expires) {
 		s.Error(w, r, http.StatusBadRequest, "This link does not work", "The reset link was already used, has expired, or belongs to another workspace. Ask for a new one.")
 		return
