@@ -1,7 +1,6 @@
 package scim
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,15 +27,7 @@ var groupColumnAttrs = []string{"id", "externalId", "displayName", "members", "m
 // groupDoc renders a group. members is nil when they were not loaded (for
 // example with excludedAttributes=members).
 func (s *Server) groupDoc(ws string, g *directory.Group, members []directory.GroupMember) map[string]any {
-	doc := map[string]any{}
-	if len(g.Attributes) > 2 {
-		dec := json.NewDecoder(bytes.NewReader(g.Attributes))
-		dec.UseNumber()
-		_ = dec.Decode(&doc) // written by us; a broken value would only lose extra attributes
-		if doc == nil {
-			doc = map[string]any{}
-		}
-	}
+	doc := s.storedAttributes("group", g.ID, g.Attributes)
 	for _, k := range groupColumnAttrs {
 		delete(doc, k)
 	}

@@ -106,17 +106,28 @@ func (rs *roleSet) unknown(v string) error {
 	return errorf(http.StatusBadRequest, typeInvalidValue, "unknown role %q; valid roles are: %s", v, strings.Join(valid, ", "))
 }
 
+// storedAttributes decodes the extra attributes stored with a member or
+// group (numbers kept exact) into a fresh document to render. We wrote
+// them, so a value that does not decode means a damaged row: it is logged
+// and the resource is rendered from its columns alone rather than failing
+// every read of it.
+func (s *Server) storedAttributes(kind, id string, raw []byte) map[string]any {
+	doc := map[string]any{}
+	if len(raw) <= 2 { // "{}" or empty
+		return doc
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil || doc == nil {
+		s.cfg.Log.Error("scim: stored attributes do not decode; rendering without them", "kind", kind, "id", id, "err", err)
+		return map[string]any{}
+	}
+	return doc
+}
+
 // userDoc renders a member as a canonical User document.
 func (s *Server) userDoc(ws string, m *directory.Member, groups []directory.GroupRef, roles *roleSet) map[string]any {
-	doc := map[string]any{}
-	if len(m.Attributes) > 2 {
-		dec := json.NewDecoder(bytes.NewReader(m.Attributes))
-		dec.UseNumber()
-		_ = dec.Decode(&doc) // written by fromUserDoc; a broken value would only lose extra attributes
-		if doc == nil {
-			doc = map[string]any{}
-		}
-	}
+	doc := s.storedAttributes("member", m.ID, m.Attributes)
 	for _, k := range columnAttrs {
 		delete(doc, k)
 	}
