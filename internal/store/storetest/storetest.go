@@ -842,7 +842,9 @@ func testGroupRoles(t *testing.T, db *store.DB) {
 	for _, e := range entries {
 		if e.Action == "member.role_changed" {
 			var d struct{ Cause string }
-			_ = json.Unmarshal(e.Detail, &d)
+			if err := json.Unmarshal(e.Detail, &d); err != nil {
+				t.Fatalf("audit detail %s: %v", e.Detail, err)
+			}
 			causes = append(causes, d.Cause)
 		}
 	}
