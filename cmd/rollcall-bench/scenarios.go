@@ -314,7 +314,6 @@ func (e *engineRun) groupList(ctx context.Context, srv *child, c int) ([]row, er
 	return single(e.measure(ctx, srv, fmt.Sprintf("%s (%s groups)", groupList, human(g)), c, split(jobs, c)))
 }
 
-
 // configureSAML trusts a new IdP in the SAML workspace, from its metadata,
 // with IdP-initiated sign-in allowed (dashboard tiles).
 func (e *engineRun) configureSAML(ctx context.Context) error {
