@@ -79,6 +79,8 @@ type DB struct {
 	readStmts map[string]*sql.Stmt // prepared reader statements (CacheStatements)
 
 	totals totalCache // recent list counts, for later pages (total.go)
+
+	closers []func() error // engine helpers to stop before the pools close
 }
 
 // New returns a DB over the given pools. read may equal write.
@@ -92,8 +94,17 @@ func (db *DB) SetClock(now func() time.Time) { db.now = now }
 // Engine returns the dialect name.
 func (db *DB) Engine() string { return db.d.Name }
 
-// Close closes both pools.
+// OnClose registers f to run when the DB closes, before its pools do (an
+// engine's background work, such as SQLite's checkpointer).
+func (db *DB) OnClose(f func() error) { db.closers = append(db.closers, f) }
+
+// Close stops what OnClose registered, then closes both pools.
 func (db *DB) Close() error {
+	var errs []error
+	for _, f := range db.closers {
+		errs = append(errs, f())
+	}
+	db.closers = nil
 	db.mu.Lock()
 	for _, st := range db.stmts {
 		st.Close()
@@ -103,11 +114,11 @@ func (db *DB) Close() error {
 	}
 	db.stmts, db.readStmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
 	db.mu.Unlock()
-	err := db.write.Close()
+	errs = append(errs, db.write.Close())
 	if db.read != db.write {
-		err = errors.Join(err, db.read.Close())
+		errs = append(errs, db.read.Close())
 	}
-	return err
+	return errors.Join(errs...)
 }
 
 // Ping checks that the database answers.
