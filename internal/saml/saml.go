@@ -571,36 +571,39 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		s.pages.Error(w, r, http.StatusBadRequest, "Authentication failed", "This sign-in link is not valid. Start again from the sign-in page.")
 		return
 	}
-	l, err := s.store.TakeLogin(ctx, credential.Hash(code))
-	if errors.Is(err, directory.ErrNotFound) {
+	// The checks run inside the transaction that uses the code up, and the
+	// session is stored in it only for a member who is still active.
+	refused := "" // why check refused the login
+	sess, cookie := s.sessions.New(ws, "", "saml")
+	l, created, err := s.store.CompleteLogin(ctx, credential.Hash(code), func(l *PendingLogin) bool {
+		refused = ""
+		if l.WorkspaceID != ws || !s.now().Before(l.Expires) {
+			refused = "expired"
+		} else if l.BrowserHash != nil {
+			ck, err := r.Cookie(nonceCookie(ws))
+			if err != nil || subtle.ConstantTimeCompare(credential.Hash(ck.Value), l.BrowserHash) != 1 {
+				refused = "browser"
+			}
+		}
+		return refused == ""
+	}, sess)
+	switch {
+	case errors.Is(err, directory.ErrNotFound) || refused == "expired":
 		s.pages.Error(w, r, http.StatusBadRequest, "Authentication failed", "This sign-in link was already used or has expired. Start again from the sign-in page.")
 		return
-	} else if err != nil {
+	case err != nil:
 		s.internalError(w, r, err)
 		return
-	}
-	if l.WorkspaceID != ws || !s.now().Before(l.Expires) {
-		s.pages.Error(w, r, http.StatusBadRequest, "Authentication failed", "This sign-in link was already used or has expired. Start again from the sign-in page.")
+	case refused == "browser":
+		s.refuse(w, r, ws, &refusal{status: http.StatusForbidden, title: "Authentication failed",
+			msg:    "This sign-in was started in another browser. Start again from the sign-in page in this one.",
+			reason: "browser_mismatch", detail: "the completing browser does not hold the nonce of the browser that started the sign-in (login CSRF or a changed browser)", memberID: l.MemberID}, nil)
 		return
-	}
-	if l.BrowserHash != nil {
-		ck, err := r.Cookie(nonceCookie(ws))
-		if err != nil || subtle.ConstantTimeCompare(credential.Hash(ck.Value), l.BrowserHash) != 1 {
-			s.refuse(w, r, ws, &refusal{status: http.StatusForbidden, title: "Authentication failed",
-				msg:    "This sign-in was started in another browser. Start again from the sign-in page in this one.",
-				reason: "browser_mismatch", detail: "the completing browser does not hold the nonce of the browser that started the sign-in (login CSRF or a changed browser)", memberID: l.MemberID}, nil)
-			return
-		}
-	}
-	m, err := s.dir.Store().Member(ctx, ws, l.MemberID)
-	if err != nil || !m.Active {
+	case !created:
 		s.pages.Error(w, r, http.StatusForbidden, "Your access is deactivated", "Your access to this workspace is deactivated. Your administrator can reactivate it.")
 		return
 	}
-	if _, err := s.sessions.Create(ctx, w, ws, m.ID, "saml"); err != nil {
-		s.internalError(w, r, err)
-		return
-	}
+	s.sessions.SetCookie(w, sess, cookie)
 	target := l.ReturnTo
 	if target == "" {
 		target = s.Home(ws)

@@ -346,6 +346,48 @@ func TestLoginCSRF(t *testing.T) {
 	}
 }
 
+// TestDeactivatedWhileSigningIn: a member deactivated between the ACS and
+// the completion gets no session, not even one that a later reactivation
+// would bring back to life.
+func TestDeactivatedWhileSigningIn(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, engine)
+			c := browser(t)
+			resp := f.post(t, c, f.a, f.response(t, f.a, "alice@acme.test", f.start(t, c, "")), "")
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("acs: %d %s", resp.StatusCode, body(t, resp))
+			}
+			m, err := f.db.MemberByUserName(context.Background(), f.ws, "alice@acme.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			setActive := func(active bool) {
+				t.Helper()
+				if _, err := f.dir.UpdateMember(context.Background(), f.ws, m.ID, directory.UpdateOptions{}, func(m *directory.Member) error {
+					m.Active = active
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			setActive(false)
+			done := get(t, c, resp.Header.Get("Location"))
+			if done.StatusCode != http.StatusForbidden || !strings.Contains(body(t, done), "deactivated") || done.Header.Get("Set-Cookie") != "" {
+				t.Fatalf("completion for a deactivated member: %d %q", done.StatusCode, done.Header.Get("Set-Cookie"))
+			}
+			setActive(true)
+			if code, _ := whoami(t, c, f.a); code != http.StatusUnauthorized {
+				t.Fatalf("a session was stored for the deactivated member: %d", code)
+			}
+			if again := get(t, c, resp.Header.Get("Location")); again.StatusCode != http.StatusBadRequest {
+				t.Fatalf("the code was not used up: %d", again.StatusCode)
+			}
+		})
+	}
+}
+
 func TestIdPInitiated(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(engine, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"rollcall/internal/directory"
+	"rollcall/internal/session"
 )
 
 // Connection is one workspace's trust in its IdP, and how it signs in.
@@ -106,8 +107,13 @@ type Store interface {
 	// one). lastLogin, when set, replaces the connection's last-login
 	// record; entry, when set, goes to the audit log.
 	ConsumeResponse(ctx context.Context, ws, requestID, assertionID string, expires, now time.Time, login *PendingLogin, lastLogin string, entry *directory.AuditEntry) (*PendingRequest, error)
-	// TakeLogin deletes and returns a pending login.
-	TakeLogin(ctx context.Context, codeHash []byte) (*PendingLogin, error)
+	// CompleteLogin finishes a sign-in in one transaction: it deletes and
+	// returns the pending login of codeHash (directory.ErrNotFound if there
+	// is none), and, when check accepts it and its member is still active,
+	// stores s for that member (s's WorkspaceID and MemberID are set from
+	// the login). created says whether s was stored. The login is used up
+	// either way.
+	CompleteLogin(ctx context.Context, codeHash []byte, check func(*PendingLogin) bool, s *session.Session) (l *PendingLogin, created bool, err error)
 	// UpdateMetadata stores the outcome of a metadata refresh without
 	// touching the rest of the connection.
 	UpdateMetadata(ctx context.Context, ws string, c *Connection) error

@@ -80,18 +80,32 @@ var ErrNoSession = errors.New("no valid session")
 
 // Create starts a session for a member and sets its cookie on w.
 func (m *Manager) Create(ctx context.Context, w http.ResponseWriter, ws, memberID, method string) (*Session, error) {
-	now := m.now().UTC()
-	secret := credential.NewSecret(32)
-	s := &Session{ID: directory.NewID(), WorkspaceID: ws, MemberID: memberID, SecretHash: credential.Hash(secret),
-		AuthMethod: method, Created: now, LastSeen: now, Expires: now.Add(m.absolute())}
+	s, cookie := m.New(ws, memberID, method)
 	if err := m.Store.InsertSession(ctx, s); err != nil {
 		return nil, err
 	}
+	m.SetCookie(w, s, cookie)
+	return s, nil
+}
+
+// New makes a session without storing it, and the cookie value that will
+// prove it, for a caller that stores it in a transaction of its own (the
+// SAML completion, which consumes its one-time code in the same one). Give
+// the cookie to SetCookie once the session is stored.
+func (m *Manager) New(ws, memberID, method string) (s *Session, cookie string) {
+	now := m.now().UTC()
+	secret := credential.NewSecret(32)
+	s = &Session{ID: directory.NewID(), WorkspaceID: ws, MemberID: memberID, SecretHash: credential.Hash(secret),
+		AuthMethod: method, Created: now, LastSeen: now, Expires: now.Add(m.absolute())}
+	return s, s.ID + "." + secret
+}
+
+// SetCookie sends the cookie of a stored session made by New.
+func (m *Manager) SetCookie(w http.ResponseWriter, s *Session, cookie string) {
 	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: s.ID + "." + secret, Path: "/", HttpOnly: true, Secure: m.Secure,
+		Name: CookieName, Value: cookie, Path: "/", HttpOnly: true, Secure: m.Secure,
 		SameSite: http.SameSiteLaxMode, Expires: s.Expires,
 	})
-	return s, nil
 }
 
 // Get returns the request's session, or ErrNoSession.

@@ -220,17 +220,38 @@ func (db *DB) ConsumeResponse(ctx context.Context, ws, requestID, assertionID st
 	return req, err
 }
 
-// TakeLogin implements saml.Store.
-func (db *DB) TakeLogin(ctx context.Context, codeHash []byte) (*saml.PendingLogin, error) {
-	var l saml.PendingLogin
-	var expires int64
-	err := db.queryRowWrite(ctx, "DELETE FROM saml_logins WHERE code_hash = $1 RETURNING code_hash, workspace_id, member_id, browser_hash, return_to, expires", codeHash).
-		Scan(&l.CodeHash, &l.WorkspaceID, &l.MemberID, &l.BrowserHash, &l.ReturnTo, &expires)
-	if err != nil {
-		return nil, db.translate(err)
-	}
-	l.Expires = fromMicro(expires)
-	return &l, nil
+// CompleteLogin implements saml.Store. The session is inserted only for
+// an active member, in the same statement that checks it, so a member
+// deactivated while signing in never gets one.
+func (db *DB) CompleteLogin(ctx context.Context, codeHash []byte, check func(*saml.PendingLogin) bool, s *Session) (*saml.PendingLogin, bool, error) {
+	var l *saml.PendingLogin
+	var created bool
+	err := db.updateTx(ctx, func(t *Tx) error {
+		l, created = nil, false
+		var p saml.PendingLogin
+		var expires int64
+		err := t.queryRow("DELETE FROM saml_logins WHERE code_hash = $1 RETURNING code_hash, workspace_id, member_id, browser_hash, return_to, expires", codeHash).
+			Scan(&p.CodeHash, &p.WorkspaceID, &p.MemberID, &p.BrowserHash, &p.ReturnTo, &expires)
+		if err != nil {
+			return db.translate(err)
+		}
+		p.Expires = fromMicro(expires)
+		l = &p
+		if !check(l) {
+			return nil
+		}
+		s.WorkspaceID, s.MemberID = p.WorkspaceID, p.MemberID
+		res, err := t.exec(`INSERT INTO sessions (id, workspace_id, member_id, secret_hash, auth_method, created, last_seen, expires)
+			SELECT $1, workspace_id, id, $2, $3, $4, $5, $6 FROM members WHERE workspace_id = $7 AND id = $8 AND active = TRUE`,
+			s.ID, s.SecretHash, s.AuthMethod, micro(s.Created), micro(s.LastSeen), micro(s.Expires), p.WorkspaceID, p.MemberID)
+		if err != nil {
+			return db.translate(err)
+		}
+		n, err := res.RowsAffected()
+		created = n == 1
+		return err
+	})
+	return l, created, err
 }
 
 // UpdateMetadata implements saml.Store.
