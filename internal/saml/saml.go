@@ -369,7 +369,8 @@ func (s *Server) acs(w http.ResponseWriter, r *http.Request) {
 	entry := s.auditEntry(ctx, ws, "sso.login_accepted", "", nil)
 	if ref == nil {
 		code = credential.NewSecret(32)
-		login = &PendingLogin{CodeHash: credential.Hash(code), WorkspaceID: ws, MemberID: m.ID, ReturnTo: returnTo, Expires: now.Add(2 * time.Minute)}
+		login = &PendingLogin{CodeHash: credential.Hash(code), WorkspaceID: ws, MemberID: m.ID, ReturnTo: returnTo, Expires: now.Add(2 * time.Minute),
+			SessionNotOnOrAfter: a.SessionNotOnOrAfter}
 		entry.TargetType, entry.TargetID = "member", m.ID
 		entry.Detail, _ = json.Marshal(map[string]any{"user_name": m.UserName, "name_id": a.NameID, "assertion_id": a.AssertionID, "idp_initiated": a.InResponseTo == ""})
 	} else {
@@ -584,6 +585,11 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 			if err != nil || subtle.ConstantTimeCompare(credential.Hash(ck.Value), l.BrowserHash) != 1 {
 				refused = "browser"
 			}
+		}
+		// The IdP may end the session sooner than our own limit
+		// (SAML Core §2.7.2: SessionNotOnOrAfter).
+		if refused == "" && !l.SessionNotOnOrAfter.IsZero() && l.SessionNotOnOrAfter.Before(sess.Expires) {
+			sess.Expires = l.SessionNotOnOrAfter.UTC()
 		}
 		return refused == ""
 	}, sess)

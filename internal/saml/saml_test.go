@@ -388,6 +388,48 @@ func TestDeactivatedWhileSigningIn(t *testing.T) {
 	}
 }
 
+// TestSessionNotOnOrAfter: the IdP's SessionNotOnOrAfter caps the session,
+// in the database and in the cookie; without it our own limit applies.
+func TestSessionNotOnOrAfter(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, engine)
+			for _, capIn := range []time.Duration{10 * time.Minute, 0} {
+				c := browser(t)
+				a := samltest.Assertion{ACSURL: f.a.url + "/saml/" + f.ws + "/acs", Audience: f.a.url + "/saml/" + f.ws + "/metadata",
+					InResponseTo: f.start(t, c, ""), NameID: "alice@acme.test"}
+				if capIn > 0 {
+					a.SessionNotOnOrAfter = time.Now().Add(capIn).Truncate(time.Millisecond)
+				}
+				resp := f.post(t, c, f.a, f.idp.Response(t, a), "")
+				done := get(t, c, resp.Header.Get("Location"))
+				var cookie *http.Cookie
+				for _, ck := range done.Cookies() {
+					if ck.Name == "rollcall_session" {
+						cookie = ck
+					}
+				}
+				if done.StatusCode != http.StatusSeeOther || cookie == nil {
+					t.Fatalf("cap %v: completion %d without a session cookie", capIn, done.StatusCode)
+				}
+				id, _, _ := strings.Cut(cookie.Value, ".")
+				sess, err := f.db.Session(context.Background(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := a.SessionNotOnOrAfter
+				if capIn == 0 {
+					want = sess.Created.Add(7 * 24 * time.Hour) // the default absolute limit
+				}
+				if !sess.Expires.Equal(want.UTC()) || cookie.Expires.Unix() != want.Unix() {
+					t.Errorf("cap %v: session expires %v, cookie %v; want %v", capIn, sess.Expires, cookie.Expires, want.UTC())
+				}
+			}
+		})
+	}
+}
+
 func TestIdPInitiated(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(engine, func(t *testing.T) {

@@ -76,6 +76,8 @@ type PendingLogin struct {
 	BrowserHash []byte // nil for IdP-initiated sign-ins
 	ReturnTo    string
 	Expires     time.Time
+	// SessionNotOnOrAfter is the IdP's cap on the session (zero: none).
+	SessionNotOnOrAfter time.Time
 }
 
 // Store is the persistence SAML needs. Lookups return directory.ErrNotFound
@@ -111,8 +113,8 @@ type Store interface {
 	// returns the pending login of codeHash (directory.ErrNotFound if there
 	// is none), and, when check accepts it and its member is still active,
 	// stores s for that member (s's WorkspaceID and MemberID are set from
-	// the login). created says whether s was stored. The login is used up
-	// either way.
+	// the login; check may adjust s). created says whether s was stored.
+	// The login is used up either way.
 	CompleteLogin(ctx context.Context, codeHash []byte, check func(*PendingLogin) bool, s *session.Session) (l *PendingLogin, created bool, err error)
 	// UpdateMetadata stores the outcome of a metadata refresh without
 	// touching the rest of the connection.

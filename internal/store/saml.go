@@ -202,8 +202,8 @@ func (db *DB) ConsumeResponse(ctx context.Context, ws, requestID, assertionID st
 			if req != nil {
 				login.BrowserHash, login.ReturnTo = req.BrowserHash, req.ReturnTo
 			}
-			if _, err := t.exec("INSERT INTO saml_logins (code_hash, workspace_id, member_id, browser_hash, return_to, expires) VALUES ($1, $2, $3, $4, $5, $6)",
-				login.CodeHash, ws, login.MemberID, login.BrowserHash, login.ReturnTo, micro(login.Expires)); err != nil {
+			if _, err := t.exec("INSERT INTO saml_logins (code_hash, workspace_id, member_id, browser_hash, return_to, expires, session_not_on_or_after) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+				login.CodeHash, ws, login.MemberID, login.BrowserHash, login.ReturnTo, micro(login.Expires), micro(login.SessionNotOnOrAfter)); err != nil {
 				return err
 			}
 		}
@@ -229,13 +229,13 @@ func (db *DB) CompleteLogin(ctx context.Context, codeHash []byte, check func(*sa
 	err := db.updateTx(ctx, func(t *Tx) error {
 		l, created = nil, false
 		var p saml.PendingLogin
-		var expires int64
-		err := t.queryRow("DELETE FROM saml_logins WHERE code_hash = $1 RETURNING code_hash, workspace_id, member_id, browser_hash, return_to, expires", codeHash).
-			Scan(&p.CodeHash, &p.WorkspaceID, &p.MemberID, &p.BrowserHash, &p.ReturnTo, &expires)
+		var expires, sessionCap int64
+		err := t.queryRow("DELETE FROM saml_logins WHERE code_hash = $1 RETURNING code_hash, workspace_id, member_id, browser_hash, return_to, expires, session_not_on_or_after", codeHash).
+			Scan(&p.CodeHash, &p.WorkspaceID, &p.MemberID, &p.BrowserHash, &p.ReturnTo, &expires, &sessionCap)
 		if err != nil {
 			return db.translate(err)
 		}
-		p.Expires = fromMicro(expires)
+		p.Expires, p.SessionNotOnOrAfter = fromMicro(expires), fromMicro(sessionCap)
 		l = &p
 		if !check(l) {
 			return nil

@@ -121,6 +121,8 @@ type Assertion struct {
 	AssertionID  string // default random
 	// SignResponse also signs the Response (the Assertion is always signed).
 	SignResponse bool
+	// SessionNotOnOrAfter, when set, caps the SP session (AuthnStatement).
+	SessionNotOnOrAfter time.Time
 }
 
 func esc(s string) string {
@@ -160,6 +162,10 @@ func (i *IdP) ResponseXML(a Assertion) ([]byte, error) {
 	if a.InResponseTo != "" {
 		irt = ` InResponseTo="` + esc(a.InResponseTo) + `"`
 	}
+	snoa := ""
+	if !a.SessionNotOnOrAfter.IsZero() {
+		snoa = ` SessionNotOnOrAfter="` + ts(a.SessionNotOnOrAfter) + `"`
+	}
 	var attrs strings.Builder
 	if len(a.Attributes) > 0 {
 		attrs.WriteString(`<saml:AttributeStatement>`)
@@ -179,7 +185,7 @@ func (i *IdP) ResponseXML(a Assertion) ([]byte, error) {
 		` NotOnOrAfter="` + ts(now.Add(5*time.Minute)) + `" Recipient="` + esc(a.ACSURL) + `"/></saml:SubjectConfirmation></saml:Subject>` +
 		`<saml:Conditions NotBefore="` + ts(now.Add(-time.Minute)) + `" NotOnOrAfter="` + ts(now.Add(5*time.Minute)) + `"><saml:AudienceRestriction><saml:Audience>` +
 		esc(a.Audience) + `</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +
-		`<saml:AuthnStatement AuthnInstant="` + ts(now.Add(-10*time.Second)) + `" SessionIndex="` + randomID() + `"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +
+		`<saml:AuthnStatement AuthnInstant="` + ts(now.Add(-10*time.Second)) + `"` + snoa + ` SessionIndex="` + randomID() + `"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +
 		attrs.String() + `</saml:Assertion>`
 	signed, err := i.sign([]byte(assertion))
 	if err != nil {
