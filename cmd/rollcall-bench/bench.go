@@ -195,7 +195,7 @@ func (e *engineRun) needs(names ...string) bool {
 func (e *engineRun) prepare(ctx context.Context, rep *report) error {
 	cfg, s := e.cfg, e.seed
 	var err error
-	if e.needs(scimCreate, scimLookup, scimGet, scimPatch, scimPage) {
+	if e.needs(scimCreate, scimLookup, scimGet, scimPatch, scimPage, scimWalk) {
 		if e.users, err = s.newWorkspace(ctx, "Bench SCIM users"); err != nil {
 			return err
 		}

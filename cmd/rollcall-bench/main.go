@@ -15,6 +15,8 @@
 //	scim-get      GET /Users/{id} of a random existing user
 //	scim-patch    PATCH /Users/{id} path-less {"active":false}, then true
 //	scim-page     GET /Users?startIndex=K&count=100, K random over the workspace
+//	scim-walk     the same pages in sequence, as an import reads them: each
+//	              client walks on from a random K, one page after another
 //	group-patch   PATCH /Groups/{id} adding K members, then removing them,
 //	              on a group of S members (each PATCH is one request)
 //	group-list    GET /Groups?excludedAttributes=members&count=100 (random page)
@@ -81,6 +83,7 @@ const (
 	scimGet    = "scim-get"
 	scimPatch  = "scim-patch"
 	scimPage   = "scim-page"
+	scimWalk   = "scim-walk"
 	groupPatch = "group-patch"
 	groupList  = "group-list"
 	samlACS    = "saml-acs"
@@ -89,7 +92,7 @@ const (
 )
 
 // scenarioOrder lists every scenario; "all" selects them all.
-var scenarioOrder = []string{scimCreate, scimLookup, scimGet, scimPatch, scimPage, groupPatch, groupList, samlACS, bareInsert, rsaVerify}
+var scenarioOrder = []string{scimCreate, scimLookup, scimGet, scimPatch, scimPage, scimWalk, groupPatch, groupList, samlACS, bareInsert, rsaVerify}
 
 // config is a parsed command line.
 type config struct {

@@ -50,6 +50,8 @@ func (e *engineRun) scenario(ctx context.Context, name string) ([]row, error) {
 			rs, err = e.scimPatch(ctx, srv, c)
 		case scimPage:
 			rs, err = e.scimPage(ctx, srv, c)
+		case scimWalk:
+			rs, err = e.scimWalk(ctx, srv, c)
 		case groupList:
 			rs, err = e.groupList(ctx, srv, c)
 		case samlACS:
@@ -232,6 +234,36 @@ func (e *engineRun) scimPage(ctx context.Context, srv *child, c int) ([]row, err
 			want: []int{http.StatusOK}, check: check})
 	}
 	return single(e.measure(ctx, srv, e.usersLabel(scimPage), c, split(jobs, c)))
+}
+
+// scimWalk reads pages of 100 in sequence, as an IdP's import does: client
+// i walks on from its own random startIndex, one page after the other (the
+// first page of each walk is a random deep page like scim-page's).
+func (e *engineRun) scimWalk(ctx context.Context, srv *child, c int) ([]row, error) {
+	w := e.users
+	total := w.next
+	cl := newHTTPClient(srv.base, w.token, c)
+	defer cl.close()
+	check := func(_ http.Header, body []byte) error {
+		if err := wantInt(body, "itemsPerPage", 100); err != nil {
+			return err
+		}
+		return wantInt(body, "totalResults", total)
+	}
+	span := max(1, total-99) // the startIndexes of full pages
+	starts := make([]int, c)
+	for i := range starts {
+		starts[i] = e.rng.IntN(span)
+	}
+	jobs := make([]job, e.cfg.n)
+	for j := range jobs {
+		// split deals job j to client j%c: its (j/c)-th page. A walk that
+		// reaches the end starts over at the beginning.
+		start := 1 + (starts[j%c]+100*(j/c))%span
+		jobs[j] = cl.job(&request{method: http.MethodGet, path: w.scim(fmt.Sprintf("/Users?startIndex=%d&count=100", start)),
+			want: []int{http.StatusOK}, check: check})
+	}
+	return single(e.measure(ctx, srv, e.usersLabel(scimWalk), c, split(jobs, c)))
 }
 
 // membersPatch is a Group PATCH that adds members (as Okta pushes them,

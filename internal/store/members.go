@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"rollcall/internal/directory"
 )
@@ -305,16 +307,32 @@ func (db *DB) Members(ctx context.Context, ws string, q directory.MemberQuery) (
 		n := len(args)
 		query := fmt.Sprintf("SELECT %s FROM members m WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d",
 			memberColumns, where, order, n+1, n+2)
-		if q.SCIMOnly && q.Where == nil && q.Active == nil && q.Order == directory.OrderSCIMID {
+		pageArgs := slices.Concat(args, []any{q.Limit, max(q.Offset, 0)})
+		walk := q.SCIMOnly && q.Where == nil && q.Active == nil && q.Order == directory.OrderSCIMID
+		now := time.Now()
+		if walk {
 			// The whole SCIM listing in id order, as an IdP's import pages
-			// through it: skip the offset inside the (workspace_id,
-			// scim_id) index, reading only the rows of the page, instead
-			// of reading every row before it.
-			query = fmt.Sprintf(`SELECT %s FROM members m WHERE m.workspace_id = $1 AND m.scim_id IN (
-				SELECT scim_id FROM members WHERE workspace_id = $1 AND scim_id IS NOT NULL ORDER BY %s LIMIT $%d OFFSET $%d)
-				ORDER BY %s`, memberColumns, strings.TrimPrefix(order, "m."), n+1, n+2, order)
+			// through it: continue after the previous page when this
+			// process served it (cursor.go), else skip the offset inside
+			// the (workspace_id, scim_id) index, reading only the rows of
+			// the page instead of every row before it.
+			col := strings.TrimPrefix(order, "m.")
+			if after, ok := db.cursors.get(cursorKey{ws, order, max(q.Offset, 0)}, now); ok && q.Offset > 0 {
+				cmp := ">"
+				if q.Descending {
+					cmp = "<"
+				}
+				query = fmt.Sprintf(`SELECT %s FROM members m WHERE m.workspace_id = $1 AND m.scim_id IN (
+					SELECT scim_id FROM members WHERE workspace_id = $1 AND scim_id %s $%d ORDER BY %s LIMIT $%d)
+					ORDER BY %s`, memberColumns, cmp, n+2, col, n+1, order)
+				pageArgs = slices.Concat(args, []any{q.Limit, after})
+			} else {
+				query = fmt.Sprintf(`SELECT %s FROM members m WHERE m.workspace_id = $1 AND m.scim_id IN (
+					SELECT scim_id FROM members WHERE workspace_id = $1 AND scim_id IS NOT NULL ORDER BY %s LIMIT $%d OFFSET $%d)
+					ORDER BY %s`, memberColumns, col, n+1, n+2, order)
+			}
 		}
-		rows, err := db.queryRead(ctx, query, append(args, q.Limit, max(q.Offset, 0))...)
+		rows, err := db.queryRead(ctx, query, pageArgs...)
 		if err != nil {
 			return page, err
 		}
@@ -328,6 +346,9 @@ func (db *DB) Members(ctx context.Context, ws string, q directory.MemberQuery) (
 		}
 		if err := rows.Err(); err != nil {
 			return page, err
+		}
+		if walk && len(page.Items) > 0 {
+			db.cursors.put(cursorKey{ws, order, max(q.Offset, 0) + len(page.Items)}, page.Items[len(page.Items)-1].SCIMID, now)
 		}
 	}
 	page.Total, err = db.listTotal(ctx, "SELECT COUNT(*) FROM members m WHERE "+where, args, q.Offset, q.Limit, len(page.Items))

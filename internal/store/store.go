@@ -78,7 +78,8 @@ type DB struct {
 	pending   map[string]bool      // statements to prepare once the writer is free
 	readStmts map[string]*sql.Stmt // prepared reader statements (CacheStatements)
 
-	totals totalCache // recent list counts, for later pages (total.go)
+	totals  totalCache  // recent list counts, for later pages (total.go)
+	cursors cursorCache // where recent SCIM listing pages ended (cursor.go)
 
 	closers []func() error // engine helpers to stop before the pools close
 }

@@ -668,6 +668,29 @@ func testPagination(t *testing.T, db *store.DB) {
 		}
 	}
 
+	// A walk through the SCIM listing continues after the page it read
+	// last: a member of an earlier page removed in between neither shifts
+	// the next page nor makes the walk skip anyone (a counted offset would
+	// skip one). In both directions.
+	for _, desc := range []bool{false, true} {
+		q := directory.MemberQuery{SCIMOnly: true, Order: directory.OrderSCIMID, Descending: desc, Limit: 7}
+		all := must[directory.Page[*directory.Member]](t)(db.Members(ctx, ws, directory.MemberQuery{
+			SCIMOnly: true, Order: directory.OrderSCIMID, Descending: desc, Limit: 100})).Items
+		first := must[directory.Page[*directory.Member]](t)(db.Members(ctx, ws, q)).Items
+		must[*directory.Member](t)(svc.DetachSCIM(scimCtx(t), ws, first[2].SCIMID))
+		q.Offset = 7
+		next := must[directory.Page[*directory.Member]](t)(db.Members(ctx, ws, q)).Items
+		if len(next) != 7 || next[0].SCIMID != all[7].SCIMID {
+			t.Fatalf("descending %v: the page after a removal starts at %v, want %s", desc, func() []string {
+				var ids []string
+				for _, m := range next {
+					ids = append(ids, m.SCIMID)
+				}
+				return ids
+			}(), all[7].SCIMID)
+		}
+	}
+
 	// Totals after a change: a first page and a page that is not full are
 	// always exact; a full later page may reuse a recent count, but never
 	// one its own items contradict.
