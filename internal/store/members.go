@@ -308,7 +308,9 @@ func (db *DB) Members(ctx context.Context, ws string, q directory.MemberQuery) (
 		query := fmt.Sprintf("SELECT %s FROM members m WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d",
 			memberColumns, where, order, n+1, n+2)
 		pageArgs := slices.Concat(args, []any{q.Limit, max(q.Offset, 0)})
-		walk := q.SCIMOnly && q.Where == nil && q.Active == nil && q.Order == directory.OrderSCIMID
+		// The SCIM layer asks for everything with All{}, others with nil.
+		unfiltered := q.Where == nil || q.Where == directory.Cond(directory.All{})
+		walk := q.SCIMOnly && unfiltered && q.Active == nil && q.Order == directory.OrderSCIMID
 		now := time.Now()
 		if walk {
 			// The whole SCIM listing in id order, as an IdP's import pages

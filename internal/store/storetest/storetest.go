@@ -673,7 +673,8 @@ func testPagination(t *testing.T, db *store.DB) {
 	// the next page nor makes the walk skip anyone (a counted offset would
 	// skip one). In both directions.
 	for _, desc := range []bool{false, true} {
-		q := directory.MemberQuery{SCIMOnly: true, Order: directory.OrderSCIMID, Descending: desc, Limit: 7}
+		// All{} is how the SCIM layer asks for the whole listing.
+		q := directory.MemberQuery{Where: directory.All{}, SCIMOnly: true, Order: directory.OrderSCIMID, Descending: desc, Limit: 7}
 		all := must[directory.Page[*directory.Member]](t)(db.Members(ctx, ws, directory.MemberQuery{
 			SCIMOnly: true, Order: directory.OrderSCIMID, Descending: desc, Limit: 100})).Items
 		first := must[directory.Page[*directory.Member]](t)(db.Members(ctx, ws, q)).Items
