@@ -62,7 +62,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return listenError(c.listen, err)
 	}
 	defer ln.Close()
-	srv, err := server.New(ctx, server.Config{Database: c.database, BaseURL: c.baseURL, AllowPrivateAddresses: *allowPrivate, Log: log,
+	srv, err := server.New(ctx, server.Config{Database: c.database, BaseURL: c.baseURL, AllowPrivateAddresses: *allowPrivate, Sealer: c.sealer, Log: log,
 		SCIM: scim.Config{RatePerSecond: *scimRate, Burst: *scimBurst, MaxBody: *scimMaxBody,
 			Filter: filter.Limits{MaxLength: *filterLen, MaxTerms: *filterTerms}},
 		SessionIdle: *sessionIdle, SessionMax: *sessionMax, SMTP: mail, ProvisioningLogDays: *logDays})

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"rollcall/internal/credential"
 	"rollcall/internal/server"
 	"rollcall/internal/store"
 )
@@ -29,10 +30,12 @@ type env struct {
 
 // common holds the flags every command shares.
 type common struct {
-	listen   string
-	database string
-	baseURL  string
-	json     bool
+	listen    string
+	database  string
+	baseURL   string
+	secretKey string
+	sealer    *credential.Sealer // from secretKey, nil without one
+	json      bool
 }
 
 // flags returns a flag set with the common flags, defaulted from the
@@ -50,6 +53,7 @@ func (e *env) flags(name string, c *common, withJSON bool) *flag.FlagSet {
 	fs.StringVar(&c.listen, "listen", def("ROLLCALL_LISTEN", "127.0.0.1:8080"), "address to listen on")
 	fs.StringVar(&c.database, "database", def("ROLLCALL_DATABASE", filepath.Join("rollcall-data", "rollcall.db")), "SQLite path or postgres:// URL")
 	fs.StringVar(&c.baseURL, "base-url", e.getenv("ROLLCALL_BASE_URL"), "externally visible base URL")
+	fs.StringVar(&c.secretKey, "secret-key", e.getenv("ROLLCALL_SECRET_KEY"), "base64 of 32 random bytes that seal SP private keys at rest")
 	if withJSON {
 		fs.BoolVar(&c.json, "json", false, "print one JSON object")
 	}
@@ -81,6 +85,15 @@ func (e *env) parse(fs *flag.FlagSet, c *common, args []string) error {
 	c.baseURL = strings.TrimRight(c.baseURL, "/")
 	if strings.TrimSpace(c.database) == "" {
 		return usagef("--database is empty: give an SQLite file path or a postgres:// URL")
+	}
+	if c.secretKey != "" {
+		key, err := credential.ParseSecretKey(c.secretKey)
+		if err != nil {
+			return usagef("--secret-key (ROLLCALL_SECRET_KEY): %v", err)
+		}
+		if c.sealer, err = credential.NewSealer(key); err != nil {
+			return usagef("--secret-key (ROLLCALL_SECRET_KEY): %v", err)
+		}
 	}
 	return nil
 }

@@ -143,6 +143,8 @@ Every command takes these flags, or reads the environment variables named:
   --database DB     ROLLCALL_DATABASE  SQLite file (default rollcall-data/rollcall.db) or postgres://… URL
   --base-url URL    ROLLCALL_BASE_URL  externally visible URL (default http:// + listen address)
   --listen ADDR     ROLLCALL_LISTEN    address to serve on (default 127.0.0.1:8080)
+  --secret-key K    ROLLCALL_SECRET_KEY  seals SP private keys at rest: base64 of 32 random
+                    bytes (openssl rand -base64 32); every replica and command needs the same
 `)
 	return err
 }

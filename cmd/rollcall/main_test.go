@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os/exec"
@@ -40,6 +42,8 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"role", "list"}, "--workspace is required", true},
 		{[]string{"serve", "--listen", "nonsense"}, `--listen "nonsense"`, true},
 		{[]string{"workspace", "list", "--base-url", "ftp://x"}, "--base-url", true},
+		{[]string{"workspace", "list", "--secret-key", "c2hvcnQ="}, "--secret-key (ROLLCALL_SECRET_KEY): the secret key must be 32 bytes (it decodes to 5)", true},
+		{[]string{"sso", "show", "--workspace", "w", "--secret-key", "not base64!"}, "openssl rand -base64 32", true},
 		{[]string{"workspace", "list", "--database", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2"}, "cannot open database", false},
 		{[]string{"role", "list", "--workspace", "nope"}, `workspace "nope" not found`, false},
 		{[]string{"member", "add", "--workspace", "w", "--email", "not-an-email"}, "--email must be an email address", true},
@@ -135,6 +139,19 @@ func TestAdminCommands(t *testing.T) {
 			out, _, err = cli(t, env, "workspace", "list", "--json")
 			if err != nil || !strings.Contains(out, w.ID) {
 				t.Fatalf("list = %q %v", out, err)
+			}
+			// SP keys made with a secret key are sealed: a command without
+			// the key cannot use them, and says so.
+			keyEnv := maps.Clone(env)
+			keyEnv["ROLLCALL_SECRET_KEY"] = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
+			if _, _, err := cli(t, keyEnv, "sso", "sp-key", "begin-rollover", "--workspace", w.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := cli(t, env, "sso", "sp-key", "complete-rollover", "--workspace", w.ID); err == nil || !strings.Contains(err.Error(), "no --secret-key") {
+				t.Fatalf("complete-rollover without the secret key: %v", err)
+			}
+			if _, _, err := cli(t, keyEnv, "sso", "sp-key", "complete-rollover", "--workspace", w.ID); err != nil {
+				t.Fatal(err)
 			}
 			if out, _, err = cli(t, env, "migrate"); err != nil || !strings.Contains(out, "0001_directory.sql") && !strings.Contains(out, "migration") {
 				t.Fatalf("migrate = %q %v", out, err)

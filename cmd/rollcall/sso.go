@@ -25,7 +25,7 @@ func (e *env) withSSO(ctx context.Context, c *common, allowPrivate bool, fn func
 	}
 	defer db.Close()
 	dir := directory.NewService(db)
-	sp := saml.New(saml.Config{BaseURL: c.baseURL}, dir, db, nil, nil, &saml.Fetcher{AllowPrivate: allowPrivate})
+	sp := saml.New(saml.Config{BaseURL: c.baseURL, Sealer: c.sealer}, dir, db, nil, nil, &saml.Fetcher{AllowPrivate: allowPrivate})
 	return fn(dir, sp, db)
 }
 

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"rollcall/internal/credential"
 	"rollcall/internal/directory"
 	"rollcall/internal/saml/metadata"
 )
@@ -276,7 +277,7 @@ func (p *parsed) certificates(pems []string) ([]*x509.Certificate, error) {
 	return out, nil
 }
 
-func (p *parsed) key(k *SPKey) (*spKey, error) {
+func (p *parsed) key(k *SPKey, sealer *credential.Sealer) (*spKey, error) {
 	h := sha256.Sum256([]byte(k.KeyPEM + "\x00" + k.CertPEM))
 	p.mu.Lock()
 	pk, ok := p.keys[h]
@@ -286,7 +287,7 @@ func (p *parsed) key(k *SPKey) (*spKey, error) {
 		c.SPKey = k
 		return &c, nil
 	}
-	pk, err := parseSPKey(k)
+	pk, err := parseSPKey(k, sealer)
 	if err != nil {
 		return nil, err
 	}
@@ -371,8 +372,18 @@ type spKey struct {
 	cert *x509.Certificate
 }
 
-func parseSPKey(k *SPKey) (*spKey, error) {
-	b, _ := pem.Decode([]byte(k.KeyPEM))
+func parseSPKey(k *SPKey, sealer *credential.Sealer) (*spKey, error) {
+	keyPEM := []byte(k.KeyPEM)
+	if credential.IsSealed(k.KeyPEM) {
+		if sealer == nil {
+			return nil, fmt.Errorf("SP key %s of workspace %s is sealed and this server has no --secret-key (ROLLCALL_SECRET_KEY): start it with the key that sealed it", k.ID, k.WorkspaceID)
+		}
+		var err error
+		if keyPEM, err = sealer.Open(k.KeyPEM, sealContext(k)); err != nil {
+			return nil, fmt.Errorf("SP key %s of workspace %s: %w", k.ID, k.WorkspaceID, err)
+		}
+	}
+	b, _ := pem.Decode(keyPEM)
 	if b == nil {
 		return nil, fmt.Errorf("SP key %s: no PEM block", k.ID)
 	}
@@ -407,11 +418,22 @@ func (s *Server) ensureKeys(ctx context.Context, ws string) (*keySet, error) {
 		return nil, err
 	}
 	k.Status = KeyCurrent
-	if err := s.store.InsertSPKey(ctx, k); err != nil {
+	if err := s.insertKey(ctx, k); err != nil {
 		return nil, err
 	}
 	return s.keys(ctx, ws)
 }
+
+// insertKey stores a new SP key, sealed when the server has a secret key.
+func (s *Server) insertKey(ctx context.Context, k *SPKey) error {
+	if s.cfg.Sealer != nil {
+		k.KeyPEM = s.cfg.Sealer.Seal([]byte(k.KeyPEM), sealContext(k))
+	}
+	return s.store.InsertSPKey(ctx, k)
+}
+
+// sealContext binds a sealed key to its row.
+func sealContext(k *SPKey) string { return "saml_sp_keys/" + k.WorkspaceID + "/" + k.ID }
 
 func (s *Server) keys(ctx context.Context, ws string) (*keySet, error) {
 	list, err := s.store.SPKeys(ctx, ws)
@@ -420,9 +442,16 @@ func (s *Server) keys(ctx context.Context, ws string) (*keySet, error) {
 	}
 	ks := &keySet{}
 	for _, k := range list {
-		pk, err := s.parsed.key(k)
+		pk, err := s.parsed.key(k, s.cfg.Sealer)
 		if err != nil {
 			return nil, err
+		}
+		if s.cfg.Sealer != nil && !credential.IsSealed(k.KeyPEM) {
+			// Stored before the server had a secret key: seal it now.
+			sealed := s.cfg.Sealer.Seal([]byte(k.KeyPEM), sealContext(k))
+			if err := s.store.ReplaceSPKeyPEM(ctx, ws, k.ID, k.KeyPEM, sealed); err != nil {
+				s.cfg.Log.Error("seal SP key", "workspace", ws, "key", k.ID, "err", err)
+			}
 		}
 		switch k.Status {
 		case KeyCurrent:
@@ -464,7 +493,7 @@ func (s *Server) BeginKeyRollover(ctx context.Context, ws string) error {
 		return err
 	}
 	k.Status = KeyNext
-	if err := s.store.InsertSPKey(ctx, k); err != nil {
+	if err := s.insertKey(ctx, k); err != nil {
 		return err
 	}
 	s.audit(ctx, ws, "sso.sp_key_rollover_started", map[string]any{"next_key": k.ID})

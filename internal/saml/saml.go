@@ -91,7 +91,12 @@ type Config struct {
 	// RequestTTL bounds how long an SP-initiated sign-in may take (default
 	// 10 min).
 	RequestTTL time.Duration
-	Log        *slog.Logger
+	// Sealer, when set, encrypts SP private keys at rest (--secret-key):
+	// new keys are stored sealed, and keys stored before are sealed the
+	// first time they are used. Without it keys are stored as PEM, and a
+	// sealed key cannot be used.
+	Sealer *credential.Sealer
+	Log    *slog.Logger
 }
 
 // Server is the SP of every workspace.

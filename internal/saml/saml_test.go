@@ -1,6 +1,7 @@
 package saml_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"rollcall/internal/credential"
 	"rollcall/internal/directory"
 	"rollcall/internal/httpx"
 	"rollcall/internal/saml"
@@ -42,7 +44,7 @@ type fixture struct {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newSP(t testing.TB, db *store.DB, fetcher *saml.Fetcher) *sp {
+func newSP(t testing.TB, db *store.DB, fetcher *saml.Fetcher, opts ...func(*saml.Config)) *sp {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	base := "http://" + ts.Listener.Addr().String()
@@ -55,7 +57,11 @@ func newSP(t testing.TB, db *store.DB, fetcher *saml.Fetcher) *sp {
 	if fetcher == nil {
 		fetcher = &saml.Fetcher{}
 	}
-	srv := saml.New(saml.Config{BaseURL: base, Log: quiet()}, dir, db, sessions, pages, fetcher)
+	cfg := saml.Config{BaseURL: base, Log: quiet()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv := saml.New(cfg, dir, db, sessions, pages, fetcher)
 	pages.SSO = func(ctx context.Context, ws string) bool { _, err := db.Connection(ctx, ws); return err == nil }
 	mux := http.NewServeMux()
 	srv.Register(mux)
@@ -424,6 +430,70 @@ func TestSessionNotOnOrAfter(t *testing.T) {
 				}
 				if !sess.Expires.Equal(want.UTC()) || cookie.Expires.Unix() != want.Unix() {
 					t.Errorf("cap %v: session expires %v, cookie %v; want %v", capIn, sess.Expires, cookie.Expires, want.UTC())
+				}
+			}
+		})
+	}
+}
+
+// TestSealedSPKeys: with a secret key, SP private keys are stored sealed
+// (new ones at once, older ones on first use) and sign-ins work; a server
+// without the key, or with another one, refuses to use them and says why.
+func TestSealedSPKeys(t *testing.T) {
+	sealer := func(b byte) func(*saml.Config) {
+		s, err := credential.NewSealer(bytes.Repeat([]byte{b}, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(c *saml.Config) { c.Sealer = s }
+	}
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, engine) // its server has no secret key
+			ctx := context.Background()
+			keys := func() []*saml.SPKey {
+				t.Helper()
+				ks, err := f.db.SPKeys(ctx, f.ws)
+				if err != nil || len(ks) == 0 {
+					t.Fatalf("SP keys: %v %v", ks, err)
+				}
+				return ks
+			}
+			if k := keys()[0]; !strings.HasPrefix(k.KeyPEM, "-----BEGIN") {
+				t.Fatalf("without a secret key the key is stored as %.20q", k.KeyPEM)
+			}
+
+			b := newSP(t, f.db, nil, sealer(1))
+			c := browser(t)
+			resp := f.post(t, c, b, f.response(t, b, "alice@acme.test", f.start(t, c, "")), "")
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("acs with a sealed key: %d %s", resp.StatusCode, body(t, resp))
+			}
+			if done := get(t, c, resp.Header.Get("Location")); done.StatusCode != http.StatusSeeOther {
+				t.Fatalf("complete: %d", done.StatusCode)
+			}
+			if err := b.srv.BeginKeyRollover(ctx, f.ws); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range keys() {
+				if !credential.IsSealed(k.KeyPEM) || strings.Contains(k.KeyPEM, "PRIVATE KEY") {
+					t.Fatalf("%s key %s stored as %.20q", k.Status, k.ID, k.KeyPEM)
+				}
+			}
+			// The sealed keys still sign: an SP-initiated start through b.
+			if r := get(t, browser(t), b.url+"/saml/"+f.ws+"/login"); r.StatusCode != http.StatusFound {
+				t.Fatalf("login with sealed keys: %d", r.StatusCode)
+			}
+
+			for name, s := range map[string]*sp{"no secret key": f.a, "another secret key": newSP(t, f.db, nil, sealer(2))} {
+				_, err := s.srv.Show(ctx, f.ws)
+				want := map[string]string{"no secret key": "no --secret-key", "another secret key": "does not open"}[name]
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("%s: Show error = %v, want one containing %q", name, err, want)
+				}
+				if r := get(t, browser(t), s.url+"/saml/"+f.ws+"/login"); r.StatusCode != http.StatusInternalServerError {
+					t.Errorf("%s: login answered %d", name, r.StatusCode)
 				}
 			}
 		})

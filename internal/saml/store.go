@@ -45,9 +45,11 @@ type SPKey struct {
 	WorkspaceID string
 	ID          string
 	Status      string // KeyCurrent, KeyNext or KeyPrevious
-	KeyPEM      string
-	CertPEM     string
-	Created     time.Time
+	// KeyPEM is the private key, PEM, or sealed (credential.Sealer) when
+	// the server has a secret key.
+	KeyPEM  string
+	CertPEM string
+	Created time.Time
 }
 
 // SP key states.
@@ -95,6 +97,9 @@ type Store interface {
 
 	SPKeys(ctx context.Context, ws string) ([]*SPKey, error)
 	InsertSPKey(ctx context.Context, k *SPKey) error
+	// ReplaceSPKeyPEM changes a key's stored private key from old to
+	// replacement (sealing it); nothing happens if it is no longer old.
+	ReplaceSPKeyPEM(ctx context.Context, ws, id, old, replacement string) error
 	// SetSPKeyStatus changes key states in one transaction.
 	SetSPKeyStatus(ctx context.Context, ws string, status map[string]string) error
 

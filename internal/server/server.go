@@ -44,6 +44,8 @@ type Config struct {
 	// AllowPrivateAddresses lets outbound fetches (IdP metadata) reach
 	// loopback, link-local and private networks, over http too.
 	AllowPrivateAddresses bool
+	// Sealer, when set, encrypts SP private keys at rest (--secret-key).
+	Sealer *credential.Sealer
 	// SCIM tunes the SCIM door (rate limits, body cap, filter bounds).
 	SCIM scim.Config
 	// SessionIdle and SessionMax bound browser sessions (defaults 12 h, 7 d).
@@ -153,7 +155,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Log: cfg.Log}, s.Dir, db, s.Sessions, s.Web, &saml.Fetcher{AllowPrivate: cfg.AllowPrivateAddresses})
+	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Sealer: cfg.Sealer, Log: cfg.Log}, s.Dir, db, s.Sessions, s.Web, &saml.Fetcher{AllowPrivate: cfg.AllowPrivateAddresses})
 	s.Web.SSO = func(ctx context.Context, ws string) bool {
 		_, err := db.Connection(ctx, ws)
 		return err == nil

@@ -144,6 +144,12 @@ func (db *DB) InsertSPKey(ctx context.Context, k *saml.SPKey) error {
 	return db.translate(err)
 }
 
+// ReplaceSPKeyPEM implements saml.Store.
+func (db *DB) ReplaceSPKeyPEM(ctx context.Context, ws, id, old, replacement string) error {
+	_, err := db.execWrite(ctx, "UPDATE saml_sp_keys SET key_pem = $4 WHERE workspace_id = $1 AND id = $2 AND key_pem = $3", ws, id, old, replacement)
+	return err
+}
+
 // SetSPKeyStatus implements saml.Store.
 func (db *DB) SetSPKeyStatus(ctx context.Context, ws string, status map[string]string) error {
 	return db.updateTx(ctx, func(t *Tx) error {
