@@ -221,12 +221,7 @@ func (e *engineRun) scimPage(ctx context.Context, srv *child, c int) ([]row, err
 	total := w.next // seeded plus created: every one has a SCIM id
 	cl := newHTTPClient(srv.base, w.token, c)
 	defer cl.close()
-	check := func(_ http.Header, body []byte) error {
-		if err := wantInt(body, "itemsPerPage", 100); err != nil {
-			return err
-		}
-		return wantInt(body, "totalResults", total)
-	}
+	check := fullPage(total)
 	jobs := make([]job, e.cfg.n)
 	for i := range jobs {
 		start := 1 + e.rng.IntN(max(1, total-99))
@@ -234,6 +229,16 @@ func (e *engineRun) scimPage(ctx context.Context, srv *child, c int) ([]row, err
 			want: []int{http.StatusOK}, check: check})
 	}
 	return single(e.measure(ctx, srv, e.usersLabel(scimPage), c, split(jobs, c)))
+}
+
+// fullPage checks a page of 100 Users of a listing of total.
+func fullPage(total int) func(http.Header, []byte) error {
+	return func(_ http.Header, body []byte) error {
+		if err := wantInt(body, "itemsPerPage", 100); err != nil {
+			return err
+		}
+		return wantInt(body, "totalResults", total)
+	}
 }
 
 // scimWalk reads pages of 100 in sequence, as an IdP's import does: client
@@ -244,12 +249,7 @@ func (e *engineRun) scimWalk(ctx context.Context, srv *child, c int) ([]row, err
 	total := w.next
 	cl := newHTTPClient(srv.base, w.token, c)
 	defer cl.close()
-	check := func(_ http.Header, body []byte) error {
-		if err := wantInt(body, "itemsPerPage", 100); err != nil {
-			return err
-		}
-		return wantInt(body, "totalResults", total)
-	}
+	check := fullPage(total)
 	span := max(1, total-99) // the startIndexes of full pages
 	starts := make([]int, c)
 	for i := range starts {
