@@ -496,6 +496,15 @@ func TestSealedSPKeys(t *testing.T) {
 					t.Errorf("%s: login answered %d", name, r.StatusCode)
 				}
 			}
+
+			// The ACS needs the SP key only to decrypt: an unencrypted
+			// response is accepted even where the key cannot be opened.
+			if _, err := b.srv.Configure(ctx, f.ws, saml.Settings{MetadataXML: f.idp.Metadata(), AllowIdPInitiated: ptr(true)}); err != nil {
+				t.Fatal(err)
+			}
+			if resp := f.post(t, browser(t), f.a, f.response(t, f.a, "alice@acme.test", ""), ""); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("unencrypted response at a server without the secret key: %d %s", resp.StatusCode, body(t, resp))
+			}
 		})
 	}
 }
