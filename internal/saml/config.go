@@ -249,6 +249,34 @@ type parsed struct {
 	mu    sync.Mutex
 	certs map[[32]byte]*x509.Certificate
 	keys  map[[32]byte]*spKey
+	// bindings caches, by metadata document, whether the IdP takes
+	// AuthnRequests only by HTTP-POST: parsing an Entra document on every
+	// sign-in start costs milliseconds.
+	bindings map[[32]byte]bool
+}
+
+// postOnly reports whether the IdP of a metadata document ("" for a manual
+// setup) accepts AuthnRequests by HTTP-POST and not by Redirect.
+func (p *parsed) postOnly(md string) bool {
+	if md == "" {
+		return false
+	}
+	h := sha256.Sum256([]byte(md))
+	p.mu.Lock()
+	v, ok := p.bindings[h]
+	p.mu.Unlock()
+	if ok {
+		return v
+	}
+	idp, err := metadata.ParseIdP([]byte(md))
+	v = err == nil && idp.SSORedirectURL == "" && idp.SSOPostURL != ""
+	p.mu.Lock()
+	if len(p.bindings) >= maxParsed {
+		p.bindings = map[[32]byte]bool{}
+	}
+	p.bindings[h] = v
+	p.mu.Unlock()
+	return v
 }
 
 const maxParsed = 10_000

@@ -126,7 +126,7 @@ func New(cfg Config, dir *directory.Service, st Store, sessions *session.Manager
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	return &Server{cfg: cfg, dir: dir, store: st, sessions: sessions, pages: pages, fetcher: fetcher, now: time.Now,
-		parsed: &parsed{certs: map[[32]byte]*x509.Certificate{}, keys: map[[32]byte]*spKey{}}}
+		parsed: &parsed{certs: map[[32]byte]*x509.Certificate{}, keys: map[[32]byte]*spKey{}, bindings: map[[32]byte]bool{}}}
 }
 
 // SetClock replaces the clock (tests).
@@ -260,8 +260,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	idp, _ := metadata.ParseIdP([]byte(c.MetadataXML)) // nil for manual setups
-	if idp != nil && idp.SSORedirectURL == "" && idp.SSOPostURL != "" {
+	if s.parsed.postOnly(c.MetadataXML) {
 		form, err := req.PostForm("")
 		if err != nil {
 			s.internalError(w, r, err)
