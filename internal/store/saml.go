@@ -12,7 +12,13 @@ import (
 
 const connectionColumns = `workspace_id, idp_entity_id, idp_sso_url, idp_certs, metadata_url, metadata_xml,
 	metadata_fetched, metadata_next_fetch, metadata_error, allow_idp_initiated, allow_sha1, jit, clock_skew_ms,
-	preset, attribute_map, cert_warnings, last_login, created, modified`
+	preset, attribute_map, cert_warnings, created, modified`
+
+// selectConnection reads a connection with its last sign-in record, which
+// lives in a table of its own (migration 0007).
+const selectConnection = `SELECT ` + connectionColumns + `,
+	COALESCE((SELECT l.data FROM saml_last_logins l WHERE l.workspace_id = saml_connections.workspace_id), '')
+	FROM saml_connections`
 
 func scanConnection(s scanner) (*saml.Connection, error) {
 	var c saml.Connection
@@ -20,7 +26,7 @@ func scanConnection(s scanner) (*saml.Connection, error) {
 	var fetched, next, skew, created, modified int64
 	if err := s.Scan(&c.WorkspaceID, &c.IdPEntityID, &c.IdPSSOURL, &certs, &c.MetadataURL, &c.MetadataXML,
 		&fetched, &next, &c.MetadataError, &c.AllowIdPInitiated, &c.AllowSHA1, &c.JIT, &skew,
-		&c.Preset, &amap, &warnings, &c.LastLogin, &created, &modified); err != nil {
+		&c.Preset, &amap, &warnings, &created, &modified, &c.LastLogin); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(certs), &c.IdPCerts); err != nil {
@@ -45,13 +51,13 @@ func jsonText(v any) string {
 
 // Connection implements saml.Store.
 func (db *DB) Connection(ctx context.Context, ws string) (*saml.Connection, error) {
-	c, err := scanConnection(db.queryRowRead(ctx, "SELECT "+connectionColumns+" FROM saml_connections WHERE workspace_id = $1", ws))
+	c, err := scanConnection(db.queryRowRead(ctx, selectConnection+" WHERE workspace_id = $1", ws))
 	return c, db.translate(err)
 }
 
 // Connections implements saml.Store.
 func (db *DB) Connections(ctx context.Context) ([]*saml.Connection, error) {
-	rows, err := db.queryRead(ctx, "SELECT "+connectionColumns+" FROM saml_connections ORDER BY workspace_id")
+	rows, err := db.queryRead(ctx, selectConnection+" ORDER BY workspace_id")
 	if err != nil {
 		return nil, err
 	}
@@ -81,14 +87,14 @@ func (db *DB) SaveConnection(ctx context.Context, c *saml.Connection) error {
 		warnings = map[string]int{}
 	}
 	_, err := db.execWrite(ctx, `INSERT INTO saml_connections (`+connectionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 		ON CONFLICT (workspace_id) DO UPDATE SET idp_entity_id = $2, idp_sso_url = $3, idp_certs = $4,
 		metadata_url = $5, metadata_xml = $6, metadata_fetched = $7, metadata_next_fetch = $8, metadata_error = $9,
 		allow_idp_initiated = $10, allow_sha1 = $11, jit = $12, clock_skew_ms = $13, preset = $14,
-		attribute_map = $15, cert_warnings = $16, last_login = $17, modified = $19`,
+		attribute_map = $15, cert_warnings = $16, modified = $18`,
 		c.WorkspaceID, c.IdPEntityID, c.IdPSSOURL, jsonText(certs), c.MetadataURL, c.MetadataXML,
 		micro(c.MetadataFetched), micro(c.MetadataNext), c.MetadataError, c.AllowIdPInitiated, c.AllowSHA1, c.JIT,
-		c.ClockSkew.Milliseconds(), c.Preset, jsonText(amap), jsonText(warnings), c.LastLogin,
+		c.ClockSkew.Milliseconds(), c.Preset, jsonText(amap), jsonText(warnings),
 		micro(c.Created), micro(c.Modified))
 	return db.translate(err)
 }
@@ -98,7 +104,7 @@ func (db *DB) ClaimMetadataRefresh(ctx context.Context, now, next time.Time) (*s
 	var c *saml.Connection
 	err := db.updateTx(ctx, func(t *Tx) error {
 		var err error
-		c, err = scanConnection(t.queryRow(t.forUpdate(`SELECT `+connectionColumns+` FROM saml_connections
+		c, err = scanConnection(t.queryRow(t.forUpdate(`SELECT `+connectionColumns+`, '' FROM saml_connections
 			WHERE metadata_url <> '' AND metadata_next_fetch <= $1 ORDER BY metadata_next_fetch LIMIT 1`)+skipLocked(t), micro(now)))
 		if err != nil {
 			return db.translate(err)
@@ -214,7 +220,8 @@ func (db *DB) ConsumeResponse(ctx context.Context, ws, requestID, assertionID st
 			}
 		}
 		if lastLogin != "" {
-			if _, err := t.exec("UPDATE saml_connections SET last_login = $2 WHERE workspace_id = $1", ws, lastLogin); err != nil {
+			if _, err := t.exec(`INSERT INTO saml_last_logins (workspace_id, data) VALUES ($1, $2)
+				ON CONFLICT (workspace_id) DO UPDATE SET data = excluded.data`, ws, lastLogin); err != nil {
 				return err
 			}
 		}
