@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "sso":
 		if len(rest) > 0 && rest[0] == "sp-key" {
 			name, rest = "sso sp-key", rest[1:]
-			return sub(map[string]func(context.Context, *env, []string) error{"begin-rollover": cmdSSOKey("begin-rollover"), "complete-rollover": cmdSSOKey("complete-rollover")})
+			return sub(map[string]func(context.Context, *env, []string) error{"begin-rollover": cmdSSOKey("begin-rollover"), "complete-rollover": cmdSSOKey("complete-rollover"), "reset": cmdSSOKey("reset")})
 		}
 		return sub(map[string]func(context.Context, *env, []string) error{"configure": cmdSSOConfigure, "show": cmdSSOShow,
 			"refresh": cmdSSORefresh, "policy": cmdSSOPolicy})
@@ -135,7 +135,7 @@ Usage:
                [--allow-idp-initiated] [--allow-sha1] [--jit] [--preset P] [--clock-skew D] [--json]
   rollcall sso show|refresh --workspace ID [--json]
   rollcall sso policy --workspace ID required|optional
-  rollcall sso sp-key begin-rollover|complete-rollover --workspace ID
+  rollcall sso sp-key begin-rollover|complete-rollover|reset --workspace ID
   rollcall migrate
   rollcall version
 

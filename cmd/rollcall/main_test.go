@@ -153,6 +153,17 @@ func TestAdminCommands(t *testing.T) {
 			if _, _, err := cli(t, keyEnv, "sso", "sp-key", "complete-rollover", "--workspace", w.ID); err != nil {
 				t.Fatal(err)
 			}
+			// A lost secret key: reset discards the keys it cannot open and
+			// makes a new one, after which SSO works without the old key.
+			if _, _, err := cli(t, env, "sso", "show", "--workspace", w.ID); err == nil {
+				t.Fatal("sso show read sealed keys without the secret key")
+			}
+			if _, _, err := cli(t, env, "sso", "sp-key", "reset", "--workspace", w.ID); err != nil {
+				t.Fatalf("reset without the secret key: %v", err)
+			}
+			if out, _, err := cli(t, env, "sso", "show", "--workspace", w.ID, "--json"); err != nil || strings.Count(out, `"sha256_fingerprint"`) != 1 {
+				t.Fatalf("after reset, sso show = %q %v (want one SP certificate)", out, err)
+			}
 			if out, _, err = cli(t, env, "migrate"); err != nil || !strings.Contains(out, "0001_directory.sql") && !strings.Contains(out, "migration") {
 				t.Fatalf("migrate = %q %v", out, err)
 			}

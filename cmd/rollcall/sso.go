@@ -225,10 +225,13 @@ func cmdSSOKey(stage string) func(context.Context, *env, []string) error {
 		}
 		return e.withSSO(ctx, &c, false, func(_ *directory.Service, sp *saml.Server, _ *store.DB) error {
 			var err error
-			if stage == "begin-rollover" {
+			switch stage {
+			case "begin-rollover":
 				err = sp.BeginKeyRollover(cliContext(ctx), *ws)
-			} else {
+			case "complete-rollover":
 				err = sp.CompleteKeyRollover(cliContext(ctx), *ws)
+			default:
+				err = sp.ResetKeys(cliContext(ctx), *ws)
 			}
 			if err != nil {
 				return err

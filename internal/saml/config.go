@@ -549,6 +549,36 @@ func (s *Server) CompleteKeyRollover(ctx context.Context, ws string) error {
 	return nil
 }
 
+// ResetKeys discards every SP key of a workspace, also ones this server
+// cannot open (sealed with a lost --secret-key), and makes a new current
+// key. Unlike a rollover it breaks sign-ins until the IdP has the new
+// certificate, if it checks AuthnRequest signatures or encrypts: it is the
+// way out when the old keys are lost, not a routine step.
+func (s *Server) ResetKeys(ctx context.Context, ws string) error {
+	if _, err := s.dir.Workspace(ctx, ws); err != nil {
+		return err
+	}
+	old, err := s.store.SPKeys(ctx, ws)
+	if err != nil {
+		return err
+	}
+	change := map[string]string{}
+	var ids []string
+	for _, k := range old {
+		change[k.ID] = "" // delete
+		ids = append(ids, k.ID)
+	}
+	if err := s.store.SetSPKeyStatus(ctx, ws, change); err != nil {
+		return err
+	}
+	ks, err := s.ensureKeys(ctx, ws)
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, ws, "sso.sp_keys_reset", map[string]any{"discarded_keys": ids, "current_key": ks.current.ID})
+	return nil
+}
+
 // Info is a workspace's SSO configuration for display (sso show).
 type Info struct {
 	WorkspaceID        string            `json:"workspace_id"`
