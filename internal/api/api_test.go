@@ -219,6 +219,14 @@ func TestAPICredentialsGroupsSSO(t *testing.T) {
 			if code, body = f.do(t, "PUT", base+"/sso/policy", `{"policy":"required"}`); code != 200 || body["sso_policy"] != "required" {
 				t.Fatalf("policy: %d %v", code, body)
 			}
+			// SP keys: a reset replaces the current key; an unknown stage is 404.
+			_, before := f.do(t, "GET", base+"/sso", "")
+			if code, body = f.do(t, "POST", base+"/sso/sp-key/reset", ""); code != 200 || fmt.Sprint(body["sp_certificates"]) == fmt.Sprint(before["sp_certificates"]) {
+				t.Fatalf("sp-key reset: %d, certificates %v then %v", code, before["sp_certificates"], body["sp_certificates"])
+			}
+			if code, _ = f.do(t, "POST", base+"/sso/sp-key/shred", ""); code != 404 {
+				t.Fatalf("unknown sp-key stage: %d", code)
+			}
 			if code, _ = f.do(t, "GET", base+"/provisioning-log", ""); code != 200 {
 				t.Fatalf("provisioning log: %d", code)
 			}

@@ -16,6 +16,7 @@ type SSOAdmin interface {
 	Refresh(ctx context.Context, ws string) (*saml.Connection, error)
 	BeginKeyRollover(ctx context.Context, ws string) error
 	CompleteKeyRollover(ctx context.Context, ws string) error
+	ResetKeys(ctx context.Context, ws string) error
 }
 
 func (s *Server) registerSSO(mux *http.ServeMux, ws func(func(http.ResponseWriter, *http.Request, string)) http.Handler) {
@@ -91,8 +92,10 @@ func (s *Server) rolloverSSO(w http.ResponseWriter, r *http.Request, ws string) 
 		err = s.SSO.BeginKeyRollover(r.Context(), ws)
 	case "complete-rollover":
 		err = s.SSO.CompleteKeyRollover(r.Context(), ws)
+	case "reset":
+		err = s.SSO.ResetKeys(r.Context(), ws)
 	default:
-		err = directory.Errorf(directory.ENOTFOUND, "use …/sso/sp-key/begin-rollover or …/sso/sp-key/complete-rollover")
+		err = directory.Errorf(directory.ENOTFOUND, "use …/sso/sp-key/begin-rollover, …/complete-rollover or …/reset")
 	}
 	if err != nil {
 		s.Error(w, r, err)
