@@ -446,7 +446,9 @@ func (s *Server) ensureKeys(ctx context.Context, ws string) (*keySet, error) {
 		return nil, err
 	}
 	k.Status = KeyCurrent
-	if err := s.insertKey(ctx, k); err != nil {
+	// Another replica (or request) making the first key at the same moment
+	// wins the unique (workspace, state) index: use its key.
+	if err := s.insertKey(ctx, k); err != nil && !errors.Is(err, directory.ErrConflict) {
 		return nil, err
 	}
 	return s.keys(ctx, ws)

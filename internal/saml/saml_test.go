@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -504,6 +505,49 @@ func TestSealedSPKeys(t *testing.T) {
 			}
 			if resp := f.post(t, browser(t), f.a, f.response(t, f.a, "alice@acme.test", ""), ""); resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("unencrypted response at a server without the secret key: %d %s", resp.StatusCode, body(t, resp))
+			}
+		})
+	}
+}
+
+// TestFirstKeyRace: servers making a workspace's first SP key at the same
+// moment (replicas, or the metadata and a sign-in) end with one current
+// key, which all of them then use.
+func TestFirstKeyRace(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			db := dbtest.Open(t, engine)
+			dir := directory.NewService(db)
+			ctx := context.Background()
+			w, err := dir.CreateWorkspace(ctx, "Race")
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 6
+			infos := make([]*saml.Info, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				s := newSP(t, db, nil) // each its own server, as replicas are
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					infos[i], errs[i] = s.srv.Show(ctx, w.ID)
+				}()
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("server %d: %v", i, err)
+				}
+				if len(infos[i].SPCertificates) != 1 || infos[i].SPCertificates[0].Fingerprint != infos[0].SPCertificates[0].Fingerprint {
+					t.Fatalf("server %d shows SP certificates %v, server 0 %v", i, infos[i].SPCertificates, infos[0].SPCertificates)
+				}
+			}
+			keys, err := db.SPKeys(ctx, w.ID)
+			if err != nil || len(keys) != 1 {
+				t.Fatalf("%d SP keys stored (%v), want 1", len(keys), err)
 			}
 		})
 	}

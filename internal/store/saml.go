@@ -1,9 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"rollcall/internal/directory"
@@ -156,10 +160,17 @@ func (db *DB) ReplaceSPKeyPEM(ctx context.Context, ws, id, old, replacement stri
 	return err
 }
 
-// SetSPKeyStatus implements saml.Store.
+// SetSPKeyStatus implements saml.Store. A workspace has at most one key in
+// each state (a unique index), checked row by row, so the changes run in
+// an order that never holds two at once: deletions, then the key becoming
+// previous, then current, then next.
 func (db *DB) SetSPKeyStatus(ctx context.Context, ws string, status map[string]string) error {
+	rank := map[string]int{"": 0, saml.KeyPrevious: 1, saml.KeyCurrent: 2, saml.KeyNext: 3}
+	ids := slices.Collect(maps.Keys(status))
+	slices.SortFunc(ids, func(a, b string) int { return cmp.Or(rank[status[a]]-rank[status[b]], strings.Compare(a, b)) })
 	return db.updateTx(ctx, func(t *Tx) error {
-		for id, st := range status {
+		for _, id := range ids {
+			st := status[id]
 			var err error
 			if st == "" {
 				_, err = t.exec("DELETE FROM saml_sp_keys WHERE workspace_id = $1 AND id = $2", ws, id)
