@@ -83,17 +83,23 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 // firstStart creates the first workspace on an empty database and tells
 // the new user what to do next; later starts print one line.
 func firstStart(ctx context.Context, e *env, srv *server.Server, c common) error {
+	listening := func() error {
+		_, err := fmt.Fprintf(e.stdout, "rollcall listening on %s (database %s)\n", c.baseURL, server.Redact(c.database))
+		return err
+	}
 	list, err := srv.DB.Workspaces(ctx)
 	if err != nil {
 		return err
 	}
 	if len(list) > 0 {
-		fmt.Fprintf(e.stdout, "rollcall listening on %s (database %s)\n", c.baseURL, server.Redact(c.database))
-		return nil
+		return listening()
 	}
-	w, err := srv.Dir.CreateWorkspace(cliContext(ctx), "My Workspace")
+	w, created, err := srv.Dir.CreateFirstWorkspace(cliContext(ctx), "My Workspace")
 	if err != nil {
 		return err
+	}
+	if !created { // another server starting on the same database made it
+		return listening()
 	}
 	flags := ""
 	if e.getenv("ROLLCALL_DATABASE") == "" && c.database != "rollcall-data/rollcall.db" {

@@ -141,6 +141,33 @@ func (s *Service) CreateWorkspace(ctx context.Context, name string) (*Workspace,
 	return w, nil
 }
 
+// CreateFirstWorkspace creates a workspace named name if the database has
+// none, and reports whether it did: of servers starting together on an
+// empty database, one creates it.
+func (s *Service) CreateFirstWorkspace(ctx context.Context, name string) (*Workspace, bool, error) {
+	name = strings.TrimSpace(name)
+	if err := checkName("name", name, true); err != nil {
+		return nil, false, err
+	}
+	var w *Workspace
+	err := s.store.Update(ctx, func(tx Tx) error {
+		w = nil
+		exists, err := tx.WorkspacesExist()
+		if err != nil || exists {
+			return err
+		}
+		w = &Workspace{ID: NewWorkspaceID(), Name: name, SSOPolicy: SSOOptional, Created: tx.Now()}
+		if err := tx.InsertWorkspace(w); err != nil {
+			return err
+		}
+		return audit(tx, ctx, w.ID, "workspace.created", "workspace", w.ID, map[string]string{"name": name})
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return w, w != nil, nil
+}
+
 // Workspace returns one workspace.
 func (s *Service) Workspace(ctx context.Context, id string) (*Workspace, error) {
 	w, err := s.store.Workspace(ctx, id)

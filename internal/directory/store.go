@@ -48,6 +48,11 @@ type Tx interface {
 	Now() time.Time
 
 	InsertWorkspace(w *Workspace) error
+	// WorkspacesExist reports whether any workspace exists, and holds until
+	// the transaction ends a lock that makes concurrent callers wait, so
+	// that of servers starting together on an empty database one creates
+	// the first workspace.
+	WorkspacesExist() (bool, error)
 	Workspace(id string) (*Workspace, error)
 	// LockWorkspace locks the workspace row, serialising changes that must
 	// see every other (for example the last-owner check).

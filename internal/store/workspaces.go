@@ -27,6 +27,21 @@ func (t *Tx) InsertWorkspace(w *directory.Workspace) error {
 	return t.db.translate(err)
 }
 
+// WorkspacesExist implements directory.Tx. SQLite's write transactions
+// already run one at a time (BEGIN IMMEDIATE); PostgreSQL takes a table
+// lock that conflicts with itself and with inserts, so a second caller
+// waits and then sees the first one's workspace.
+func (t *Tx) WorkspacesExist() (bool, error) {
+	if t.db.d.ForUpdate != "" { // PostgreSQL
+		if _, err := t.exec("LOCK TABLE workspaces IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+			return false, err
+		}
+	}
+	var exists bool
+	err := t.queryRow("SELECT EXISTS (SELECT 1 FROM workspaces)").Scan(&exists)
+	return exists, err
+}
+
 // Workspace implements directory.Tx.
 func (t *Tx) Workspace(id string) (*directory.Workspace, error) {
 	w, err := scanWorkspace(t.queryRow("SELECT "+workspaceColumns+" FROM workspaces WHERE id = $1", id))

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Migrations", testMigrations},
 		{"Workspaces", testWorkspaces},
+		{"FirstWorkspaceOnce", testFirstWorkspace},
 		{"CustomRoles", testCustomRoles},
 		{"MemberCRUD", testMemberCRUD},
 		{"UserNameCaseInsensitiveUnique", testUserNameUnique},
@@ -140,6 +141,49 @@ func testWorkspaces(t *testing.T, db *store.DB) {
 	wantCode(t, err, directory.ENOTFOUND)
 	_, err = svc.CreateWorkspace(ctx, "  ")
 	wantCode(t, err, directory.EINVALID)
+}
+
+// testFirstWorkspace: servers starting together on an empty database
+// create one first workspace between them.
+func testFirstWorkspace(t *testing.T, db *store.DB) {
+	svc := directory.NewService(db)
+	ctx := ctxFor(t)
+	const n = 8
+	// Open the pool's connections first, so that the callers below start
+	// their transactions together instead of one per new connection.
+	var warm sync.WaitGroup
+	for range n {
+		warm.Add(1)
+		go func() {
+			defer warm.Done()
+			must[[]*directory.Workspace](t)(db.Workspaces(ctx))
+		}()
+	}
+	warm.Wait()
+	created := make([]bool, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, ok, err := svc.CreateFirstWorkspace(ctx, "My Workspace")
+			if err != nil {
+				t.Error(err)
+			}
+			created[i] = ok
+		}()
+	}
+	close(start)
+	wg.Wait()
+	list := must[[]*directory.Workspace](t)(db.Workspaces(ctx))
+	if n := len(slices.DeleteFunc(created, func(ok bool) bool { return !ok })); n != 1 || len(list) != 1 {
+		t.Fatalf("%d callers created a workspace, %d exist; want 1 and 1", n, len(list))
+	}
+	if _, ok, err := svc.CreateFirstWorkspace(ctx, "Another"); ok || err != nil {
+		t.Fatalf("a first workspace again: %v %v", ok, err)
+	}
 }
 
 func testCustomRoles(t *testing.T, db *store.DB) {
