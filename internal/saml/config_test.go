@@ -146,51 +146,71 @@ func TestMetadataRefreshRotation(t *testing.T) {
 }
 
 func TestCertificateWarnings(t *testing.T) {
-	db := dbtest.Open(t, "sqlite")
-	dir := directory.NewService(db)
-	ctx := context.Background()
-	w, _ := dir.CreateWorkspace(ctx, "Expiring")
-	idp := samltest.New(t, "https://idp.example.com/exp", time.Now().Add(45*24*time.Hour))
-	a := newSP(t, db, nil)
-	now := time.Now()
-	a.srv.SetClock(func() time.Time { return now })
-	if _, err := a.srv.Configure(ctx, w.ID, saml.Settings{MetadataXML: idp.Metadata()}); err != nil {
-		t.Fatal(err)
-	}
-	warnings := func() []string {
-		entries, _ := db.Audit(ctx, w.ID, directory.AuditQuery{Limit: 50})
-		var out []string
-		for _, e := range entries {
-			if strings.HasPrefix(e.Action, "sso.certificate_") {
-				var d struct {
-					Threshold int `json:"threshold_days"`
-				}
-				_ = json.Unmarshal(e.Detail, &d)
-				out = append(out, e.Action+"@"+strconv.Itoa(d.Threshold))
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			db := dbtest.Open(t, engine)
+			dir := directory.NewService(db)
+			ctx := context.Background()
+			w, _ := dir.CreateWorkspace(ctx, "Expiring")
+			idp := samltest.New(t, "https://idp.example.com/exp", time.Now().Add(45*24*time.Hour))
+			// Several replicas run the check at the same moment; each warning is
+			// still given once.
+			var replicas []*sp
+			now := time.Now()
+			for range 4 {
+				r := newSP(t, db, nil)
+				r.srv.SetClock(func() time.Time { return now })
+				replicas = append(replicas, r)
 			}
-		}
-		return out
-	}
-	for step, want := range []struct {
-		advance time.Duration
-		n       int
-		last    string
-	}{
-		{0, 1, "sso.certificate_expiring@60"},
-		{time.Hour, 1, "sso.certificate_expiring@60"}, // said once
-		{20 * 24 * time.Hour, 2, "sso.certificate_expiring@30"},
-		{20 * 24 * time.Hour, 3, "sso.certificate_expiring@7"},
-		{10 * 24 * time.Hour, 4, "sso.certificate_expired@0"},
-		{24 * time.Hour, 4, "sso.certificate_expired@0"},
-	} {
-		now = now.Add(want.advance)
-		if err := a.srv.CheckCertificates(ctx); err != nil {
-			t.Fatal(err)
-		}
-		got := warnings()
-		if len(got) != want.n || got[0] != want.last {
-			t.Fatalf("step %d: warnings %v, want %d ending %s", step, got, want.n, want.last)
-		}
+			a := replicas[0]
+			if _, err := a.srv.Configure(ctx, w.ID, saml.Settings{MetadataXML: idp.Metadata()}); err != nil {
+				t.Fatal(err)
+			}
+			warnings := func() []string {
+				entries, _ := db.Audit(ctx, w.ID, directory.AuditQuery{Limit: 50})
+				var out []string
+				for _, e := range entries {
+					if strings.HasPrefix(e.Action, "sso.certificate_") {
+						var d struct {
+							Threshold int `json:"threshold_days"`
+						}
+						_ = json.Unmarshal(e.Detail, &d)
+						out = append(out, e.Action+"@"+strconv.Itoa(d.Threshold))
+					}
+				}
+				return out
+			}
+			for step, want := range []struct {
+				advance time.Duration
+				n       int
+				last    string
+			}{
+				{0, 1, "sso.certificate_expiring@60"},
+				{time.Hour, 1, "sso.certificate_expiring@60"}, // said once
+				{20 * 24 * time.Hour, 2, "sso.certificate_expiring@30"},
+				{20 * 24 * time.Hour, 3, "sso.certificate_expiring@7"},
+				{10 * 24 * time.Hour, 4, "sso.certificate_expired@0"},
+				{24 * time.Hour, 4, "sso.certificate_expired@0"},
+			} {
+				now = now.Add(want.advance)
+				var wg sync.WaitGroup
+				for _, r := range replicas {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if err := r.srv.CheckCertificates(ctx); err != nil {
+							t.Error(err)
+						}
+					}()
+				}
+				wg.Wait()
+				got := warnings()
+				if len(got) != want.n || got[0] != want.last {
+					t.Fatalf("step %d: warnings %v, want %d ending %s", step, got, want.n, want.last)
+				}
+			}
+		})
 	}
 }
 

@@ -100,6 +100,8 @@ func (s *Server) CheckCertificates(ctx context.Context) error {
 		}
 		warned := map[string]int{}
 		changed := false
+		var entries []*directory.AuditEntry
+		var logs []func()
 		for _, cert := range certs {
 			fp := Fingerprint(cert)
 			left := cert.NotAfter.Sub(now)
@@ -123,14 +125,25 @@ func (s *Server) CheckCertificates(ctx context.Context) error {
 			if threshold == 0 {
 				action, msg = "sso.certificate_expired", "expired on "+cert.NotAfter.Format("2006-01-02")
 			}
-			s.cfg.Log.Warn("idp signing certificate "+msg, "workspace", c.WorkspaceID, "fingerprint", fp, "subject", cert.Subject.String())
-			s.audit(ctx, c.WorkspaceID, action, map[string]any{"fingerprint": fp, "subject": cert.Subject.String(),
+			subject, ws := cert.Subject.String(), c.WorkspaceID
+			logs = append(logs, func() {
+				s.cfg.Log.Warn("idp signing certificate "+msg, "workspace", ws, "fingerprint", fp, "subject", subject)
+			})
+			entries = append(entries, s.auditEntry(ctx, c.WorkspaceID, action, "", map[string]any{"fingerprint": fp, "subject": subject,
 				"not_after": cert.NotAfter, "days_left": days, "threshold_days": threshold,
-				"advice": "add the IdP's new signing certificate (or use a metadata URL, which picks it up automatically)"})
+				"advice": "add the IdP's new signing certificate (or use a metadata URL, which picks it up automatically)"}))
 		}
 		if changed || len(warned) != len(c.CertWarnings) {
-			if err := s.store.SetCertWarnings(ctx, c.WorkspaceID, warned); err != nil {
+			// Every replica runs this check; the record is compared and
+			// set with the audit entries, so a warning is given once.
+			recorded, err := s.store.RecordCertWarnings(ctx, c.WorkspaceID, c.CertWarnings, warned, entries)
+			if err != nil {
 				return err
+			}
+			if recorded {
+				for _, warn := range logs {
+					warn()
+				}
 			}
 		}
 	}

@@ -124,8 +124,11 @@ type Store interface {
 	// UpdateMetadata stores the outcome of a metadata refresh without
 	// touching the rest of the connection.
 	UpdateMetadata(ctx context.Context, ws string, c *Connection) error
-	// SetCertWarnings stores which expiry warnings were given.
-	SetCertWarnings(ctx context.Context, ws string, warned map[string]int) error
+	// RecordCertWarnings replaces the record of expiry warnings given,
+	// from old to warned, and adds entries to the audit log, in one
+	// transaction; it reports false and changes nothing when the record is
+	// no longer old (another replica gave the warnings first).
+	RecordCertWarnings(ctx context.Context, ws string, old, warned map[string]int, entries []*directory.AuditEntry) (bool, error)
 	// DeleteExpiredSAML removes requests, logins and replay entries that
 	// expired before now.
 	DeleteExpiredSAML(ctx context.Context, now time.Time) error

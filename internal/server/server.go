@@ -193,7 +193,8 @@ func (s *Server) Start() {
 
 // upkeep runs every minute on every replica. Each task is safe to run
 // concurrently with the same task elsewhere: deletions of expired rows are
-// idempotent, and metadata refreshes are claimed row by row.
+// idempotent, metadata refreshes are claimed row by row, and certificate
+// warnings are given by whichever replica first changes their record.
 func (s *Server) upkeep() {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()

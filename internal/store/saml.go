@@ -290,10 +290,34 @@ func (db *DB) UpdateMetadata(ctx context.Context, ws string, c *saml.Connection)
 	return err
 }
 
-// SetCertWarnings implements saml.Store.
-func (db *DB) SetCertWarnings(ctx context.Context, ws string, warned map[string]int) error {
-	_, err := db.execWrite(ctx, "UPDATE saml_connections SET cert_warnings = $2 WHERE workspace_id = $1", ws, jsonText(warned))
-	return err
+// RecordCertWarnings implements saml.Store. The record is compared as the
+// JSON text the store writes (encoding/json sorts map keys).
+func (db *DB) RecordCertWarnings(ctx context.Context, ws string, old, warned map[string]int, entries []*directory.AuditEntry) (bool, error) {
+	if old == nil {
+		old = map[string]int{}
+	}
+	if warned == nil {
+		warned = map[string]int{}
+	}
+	var recorded bool
+	err := db.updateTx(ctx, func(t *Tx) error {
+		recorded = false
+		res, err := t.exec("UPDATE saml_connections SET cert_warnings = $3 WHERE workspace_id = $1 AND cert_warnings = $2", ws, jsonText(old), jsonText(warned))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		for _, e := range entries {
+			if err := t.InsertAudit(e); err != nil {
+				return err
+			}
+		}
+		recorded = true
+		return nil
+	})
+	return recorded, err
 }
 
 // DeleteExpiredSAML implements saml.Store.
