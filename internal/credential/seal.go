@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -39,25 +40,12 @@ func ParseSecretKey(s string) ([]byte, error) {
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if b, err := enc.DecodeString(s); err == nil {
 			if len(b) != 32 {
-				return nil, errors.New("the secret key must be 32 bytes (it decodes to " + itoa(len(b)) + "); make one with: openssl rand -base64 32")
+				return nil, errors.New("the secret key must be 32 bytes (it decodes to " + strconv.Itoa(len(b)) + "); make one with: openssl rand -base64 32")
 			}
 			return b, nil
 		}
 	}
 	return nil, errors.New("the secret key is not base64; make one with: openssl rand -base64 32")
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for ; n > 0; n /= 10 {
-		i--
-		b[i] = byte('0' + n%10)
-	}
-	return string(b[i:])
 }
 
 // NewSealer returns a Sealer for a 32-byte key.
