@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -56,6 +57,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		mail = &web.SMTP{Addr: *smtpAddr, From: *smtpFrom, Username: *smtpUser, Password: e.getenv("ROLLCALL_SMTP_PASSWORD")}
 	}
 	log := newLogger(e.stderr, *logFormat)
+	// What packages log without a logger of their own (the SQLite
+	// checkpointer) comes out in the same format.
+	slog.SetDefault(log)
 	// Listen first: a port in use is reported before anything is created.
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {

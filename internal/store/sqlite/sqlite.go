@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -143,14 +144,27 @@ func startCheckpointer(ck *sql.DB, interval time.Duration) func() error {
 		defer close(done)
 		t := time.NewTicker(interval)
 		defer t.Stop()
+		lastErr := ""
 		for {
 			select {
 			case <-stop:
 				return
 			case <-t.C:
-				// A failed run (another checkpoint under way) is retried
-				// at the next tick; the writer's threshold bounds the WAL.
-				_, _ = ck.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+				// A checkpoint that cannot finish (readers, another one
+				// under way) reports it in its result, not as an error,
+				// and is retried at the next tick. An error is a real
+				// failure (I/O, a closed file): say so once per kind,
+				// not five times a second; the writer's threshold still
+				// bounds the WAL.
+				_, err := ck.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+				switch {
+				case err != nil && err.Error() != lastErr:
+					slog.Warn("sqlite background checkpoint failed", "err", err)
+					lastErr = err.Error()
+				case err == nil && lastErr != "":
+					slog.Info("sqlite background checkpoint works again")
+					lastErr = ""
+				}
 			}
 		}
 	}()
