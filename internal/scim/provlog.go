@@ -59,14 +59,17 @@ func (p *provLog) run() {
 		}
 		batch = batch[:0]
 	}
+	collect := func(e store.ProvisioningEntry) {
+		batch = append(batch, e)
+		if len(batch) >= batchMax {
+			write()
+		}
+	}
 	drain := func() {
 		for {
 			select {
 			case e := <-p.ch:
-				batch = append(batch, e)
-				if len(batch) >= batchMax {
-					write()
-				}
+				collect(e)
 			default:
 				return
 			}
@@ -75,10 +78,7 @@ func (p *provLog) run() {
 	for {
 		select {
 		case e := <-p.ch:
-			batch = append(batch, e)
-			if len(batch) >= batchMax {
-				write()
-			}
+			collect(e)
 		case <-t.C:
 			write()
 		case ack := <-p.flushCh:
