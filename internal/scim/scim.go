@@ -235,8 +235,8 @@ func (s *Server) authenticated(resource string, h func(w http.ResponseWriter, r 
 		}
 		entry := &store.ProvisioningEntry{
 			WorkspaceID: ws, Time: start.UTC(), RequestID: httpx.RequestID(r.Context()),
-			CredentialID: cred.ID, CredentialLabel: label, UserAgent: truncate(r.UserAgent(), 200),
-			Method: r.Method, Path: truncate(r.URL.RequestURI(), 2000), ResourceType: resource,
+			CredentialID: cred.ID, CredentialLabel: label, UserAgent: schema.Shorten(r.UserAgent(), 200),
+			Method: r.Method, Path: schema.Shorten(r.URL.RequestURI(), 2000), ResourceType: resource,
 		}
 		// The entry is recorded when the status is written, before any byte
 		// reaches the client: by then the handler has said what it did, and
@@ -249,7 +249,7 @@ func (s *Server) authenticated(resource string, h func(w http.ResponseWriter, r 
 				entry.ScimType = sw.scimType
 			}
 			if sw.detail != "" && entry.Summary == "" {
-				entry.Summary = truncate(sw.detail, 500)
+				entry.Summary = schema.Shorten(sw.detail, 500)
 			}
 			s.log.add(*entry)
 		}
@@ -277,13 +277,6 @@ func (s *Server) authenticated(resource string, h func(w http.ResponseWriter, r 
 			sw.WriteHeader(http.StatusOK) // a handler that wrote nothing
 		}
 	})
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // statusRecorder remembers the status and error of a response for the

@@ -121,7 +121,7 @@ func (a *applier) apply(op Operation) error {
 		}
 		m, ok := op.Value.(map[string]any)
 		if !ok {
-			return errorf(invalidSyntax, `%s without a "path" needs an object "value" of attribute names and values, not %s`, op.Op, describe(op.Value))
+			return errorf(invalidSyntax, `%s without a "path" needs an object "value" of attribute names and values, not %s`, op.Op, schema.Describe(op.Value))
 		}
 		return a.pathless(op.Op, m)
 	}
@@ -331,7 +331,7 @@ func (a *applier) setExtension(op Op, t target, v any) error {
 	if ext == nil {
 		return nil
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range schema.SortedKeys(m) {
 		attr := ext.Attribute(k)
 		if attr == nil {
 			continue
@@ -454,7 +454,7 @@ func mergeComplex(attr *schema.Attribute, old, nv map[string]any, ref schema.Att
 			out[k] = v
 		}
 	}
-	for _, k := range sortedKeys(nv) {
+	for _, k := range schema.SortedKeys(nv) {
 		v := nv[k]
 		if !replaceAll {
 			if sub := attr.SubAttribute(k); sub != nil && sub.Mutability == schema.Immutable {

@@ -106,7 +106,7 @@ func Parse(body map[string]any) ([]Operation, error) {
 	list, isList := raw.([]any)
 	switch {
 	case !isList:
-		return nil, errorf(invalidSyntax, `"Operations" must be a list of {"op", "path", "value"} objects, not %s`, describe(raw))
+		return nil, errorf(invalidSyntax, `"Operations" must be a list of {"op", "path", "value"} objects, not %s`, schema.Describe(raw))
 	case len(list) == 0:
 		return nil, errorf(invalidSyntax, `"Operations" is empty; send at least one operation`)
 	case len(list) > MaxOperations:
@@ -127,7 +127,7 @@ func parseOperation(i int, item any) (Operation, error) {
 	where := fmt.Sprintf("Operations[%d]", i)
 	m, ok := item.(map[string]any)
 	if !ok {
-		return Operation{}, errorf(invalidSyntax, `%s must be an object with "op", "path" and "value", not %s`, where, describe(item))
+		return Operation{}, errorf(invalidSyntax, `%s must be an object with "op", "path" and "value", not %s`, where, schema.Describe(item))
 	}
 	rawOp, _, err := member(m, "op", where)
 	if err != nil {
@@ -136,7 +136,7 @@ func parseOperation(i int, item any) (Operation, error) {
 	s, _ := rawOp.(string)
 	op := Op(strings.ToLower(strings.TrimSpace(s)))
 	if !op.valid() {
-		return Operation{}, errorf(invalidSyntax, `%s: "op" must be "add", "remove" or "replace", not %s`, where, describe(rawOp))
+		return Operation{}, errorf(invalidSyntax, `%s: "op" must be "add", "remove" or "replace", not %s`, where, schema.Describe(rawOp))
 	}
 	var out Operation
 	out.Op = op
@@ -156,7 +156,7 @@ func parseOperation(i int, item any) (Operation, error) {
 		}
 		out.Path = &pe
 	default:
-		return Operation{}, errorf(invalidPath, `%s: "path" must be a string, not %s`, where, describe(rawPath))
+		return Operation{}, errorf(invalidPath, `%s: "path" must be a string, not %s`, where, schema.Describe(rawPath))
 	}
 	value, hasValue, err := member(m, "value", where)
 	if err != nil {
@@ -173,7 +173,7 @@ func parseOperation(i int, item any) (Operation, error) {
 		return Operation{}, errorf(invalidSyntax, `%s: %s needs a "value"`, where, op)
 	case op != OpRemove && out.Path == nil:
 		if _, ok := value.(map[string]any); !ok {
-			return Operation{}, errorf(invalidSyntax, `%s: %s without a "path" needs an object "value" of attribute names and values, not %s`, where, op, describe(value))
+			return Operation{}, errorf(invalidSyntax, `%s: %s without a "path" needs an object "value" of attribute names and values, not %s`, where, op, schema.Describe(value))
 		}
 	}
 	return out, nil

@@ -184,7 +184,7 @@ func describeOps(ops []Operation) string {
 		if op.Path != nil {
 			p = op.Path.String()
 		}
-		s += string(op.Op) + " " + p + " " + describe(op.Value) + "; "
+		s += string(op.Op) + " " + p + " " + schema.Describe(op.Value) + "; "
 	}
 	return s
 }

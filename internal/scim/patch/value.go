@@ -3,10 +3,8 @@ package patch
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"rollcall/internal/scim/schema"
 )
@@ -212,7 +210,7 @@ func writeKey(b *strings.Builder, def *schema.Attribute, v any, skip string) {
 		b.WriteByte(']')
 	case map[string]any:
 		b.WriteByte('{')
-		for _, k := range sortedKeys(x) {
+		for _, k := range schema.SortedKeys(x) {
 			if k == skip {
 				continue
 			}
@@ -337,45 +335,4 @@ func prune(v any) (any, bool) {
 
 // quote quotes s for an error message, shortened to about 200 bytes: the
 // client knows what it sent, and a detail should not echo 16 KiB back.
-func quote(s string) string { return strconv.Quote(shorten(s, 200)) }
-
-// shorten returns s cut to at most n bytes, at a rune boundary, with an
-// ellipsis when it was longer.
-func shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-// describe names a JSON value for error messages, quoting at most a short
-// prefix of strings.
-func describe(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "string " + strconv.Quote(shorten(x, 40))
-	case bool:
-		return "boolean " + strconv.FormatBool(x)
-	case json.Number:
-		return "number " + string(x)
-	case map[string]any:
-		return "an object"
-	case []any:
-		return "a list"
-	}
-	return fmt.Sprintf("a %T", v)
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+func quote(s string) string { return strconv.Quote(schema.Shorten(s, 200)) }

@@ -93,7 +93,7 @@ func (rs *ResourceSchema) Normalize(doc map[string]any, opts NormalizeOptions) (
 	}
 	n := normalizer{rs: rs, opts: opts}
 	out := make(map[string]any, len(doc))
-	keys := sortedKeys(doc)
+	keys := SortedKeys(doc)
 	// Plain names first, then paths, so that "name.givenName" lands in the
 	// "name" object of the same document whatever order the keys came in.
 	for _, paths := range [...]bool{false, true} {
@@ -185,9 +185,9 @@ func (n normalizer) extension(out map[string]any, ext *Schema, v any) error {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return &ValueError{Path: ext.ID, Msg: "expected an object, got " + describe(v)}
+		return &ValueError{Path: ext.ID, Msg: "expected an object, got " + Describe(v)}
 	}
-	keys := sortedKeys(m)
+	keys := SortedKeys(m)
 	for _, paths := range [...]bool{false, true} {
 		for _, k := range keys {
 			name, sub, dotted := strings.Cut(k, ".")
@@ -312,13 +312,13 @@ func (n normalizer) single(path string, def *Attribute, v any) (any, error) {
 			}
 		}
 	}
-	return nil, &ValueError{Path: path, Msg: "expected " + expected(def) + ", got " + describe(v)}
+	return nil, &ValueError{Path: path, Msg: "expected " + expected(def) + ", got " + Describe(v)}
 }
 
 // complex normalizes the sub-attributes of one complex value.
 func (n normalizer) complex(path string, def *Attribute, m map[string]any) (any, error) {
 	out := make(map[string]any, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range SortedKeys(m) {
 		sub := def.SubAttribute(k)
 		if sub == nil || (sub.Mutability == ReadOnly && !n.opts.KeepReadOnly) {
 			continue
@@ -357,7 +357,7 @@ func put(m map[string]any, key string, v any, path string) error {
 	if !ok1 || !ok2 {
 		return &ValueError{Path: path, Msg: "attribute given more than once (names are case-insensitive)"}
 	}
-	for _, k := range sortedKeys(vm) {
+	for _, k := range SortedKeys(vm) {
 		if err := put(om, k, vm[k], path+"."+k); err != nil {
 			return err
 		}
@@ -513,21 +513,26 @@ func expected(def *Attribute) string {
 	return s
 }
 
-// describe names a JSON value for error messages, quoting at most a short
+// Shorten returns s cut to at most n bytes, at a rune boundary, with an
+// ellipsis when it was longer.
+func Shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// Describe names a JSON value for error messages, quoting at most a short
 // prefix of strings.
-func describe(v any) string {
+func Describe(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "null"
 	case string:
-		if len(x) > 40 {
-			cut := 40
-			for cut > 0 && !utf8.RuneStart(x[cut]) {
-				cut--
-			}
-			x = x[:cut] + "…"
-		}
-		return "string " + strconv.Quote(x)
+		return "string " + strconv.Quote(Shorten(x, 40))
 	case bool:
 		return "boolean " + strconv.FormatBool(x)
 	case json.Number:
@@ -542,7 +547,8 @@ func describe(v any) string {
 	return fmt.Sprintf("a %T", v)
 }
 
-func sortedKeys(m map[string]any) []string {
+// SortedKeys returns the keys of m in order.
+func SortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
