@@ -260,8 +260,8 @@ func (s *Server) authenticated(resource string, h func(w http.ResponseWriter, r 
 		if wait, ok := s.limiter.allow(limiterKey); !ok {
 			secs := int(wait/time.Second) + 1
 			sw.Header().Set("Retry-After", strconv.Itoa(secs))
+			entry.ScimType = "rateLimited" // before the status is written, which records the entry
 			s.writeError(sw, r, errorf(http.StatusTooManyRequests, "", "too many requests for this token; retry after %d seconds", secs))
-			entry.ScimType = "rateLimited"
 			return
 		}
 		actorKind := "scim_token"

@@ -402,6 +402,12 @@ func TestRateLimit(t *testing.T) {
 	if ra := r.Header.Get("Retry-After"); ra == "" || strings.ContainsAny(ra, " .:") || r.str("status") != "429" {
 		t.Fatalf("429 without an integer Retry-After: %q %s", ra, r.Raw)
 	}
+	// The provisioning log says why.
+	f.srv.SCIM.Flush()
+	entries, err := f.srv.DB.ProvisioningLog(context.Background(), f.ws, store.ProvisioningQuery{Errors: true, Limit: 10})
+	if err != nil || len(entries) != 1 || entries[0].Status != 429 || entries[0].ScimType != "rateLimited" {
+		t.Fatalf("provisioning log of the refused request: %+v %v", entries, err)
+	}
 	// Another token has its own bucket.
 	_, tok, _ := f.srv.Creds.Create(context.Background(), f.ws, credential.KindSCIMToken, "second")
 	f.token = tok
