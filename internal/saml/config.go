@@ -306,7 +306,9 @@ func (p *parsed) certificates(pems []string) ([]*x509.Certificate, error) {
 }
 
 func (p *parsed) key(k *SPKey, sealer *credential.Sealer) (*spKey, error) {
-	h := sha256.Sum256([]byte(k.KeyPEM + "\x00" + k.CertPEM))
+	// The row is part of the key: a sealed key opens only in its own row,
+	// and a cache hit must not let a copy in another row skip that check.
+	h := sha256.Sum256([]byte(sealContext(k) + "\x00" + k.KeyPEM + "\x00" + k.CertPEM))
 	p.mu.Lock()
 	pk, ok := p.keys[h]
 	p.mu.Unlock()

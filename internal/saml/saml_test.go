@@ -482,6 +482,23 @@ func TestSealedSPKeys(t *testing.T) {
 					t.Fatalf("%s key %s stored as %.20q", k.Status, k.ID, k.KeyPEM)
 				}
 			}
+			// A sealed key copied into another workspace's row does not
+			// open there, even though this server has it cached.
+			if _, err := b.srv.Show(ctx, f.ws); err != nil { // caches the sealed keys
+				t.Fatal(err)
+			}
+			w2, err := f.dir.CreateWorkspace(ctx, "Other")
+			if err != nil {
+				t.Fatal(err)
+			}
+			stolen := *keys()[0]
+			stolen.WorkspaceID, stolen.Status = w2.ID, saml.KeyCurrent
+			if err := f.db.InsertSPKey(ctx, &stolen); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.srv.Show(ctx, w2.ID); err == nil || !strings.Contains(err.Error(), "does not open") {
+				t.Fatalf("a sealed key moved to another workspace: Show error = %v", err)
+			}
 			// The sealed keys still sign: an SP-initiated start through b.
 			if r := get(t, browser(t), b.url+"/saml/"+f.ws+"/login"); r.StatusCode != http.StatusFound {
 				t.Fatalf("login with sealed keys: %d", r.StatusCode)
