@@ -42,7 +42,7 @@ func (db *DB) listTotal(ctx context.Context, countQuery string, args []any, offs
 		return offset + got, nil
 	}
 	later := limit > 0 && offset > 0 && got == limit // a full later page
-	key := countQuery + "\x00" + fmt.Sprint(args...)
+	key := countQuery + "\x00" + fmt.Sprintf("%q", args) // %q: ("ab","c") and ("a","bc") differ
 	now := time.Now()
 	if later {
 		db.totals.mu.Lock()
