@@ -41,7 +41,7 @@ func (db *DB) listTotal(ctx context.Context, countQuery string, args []any, offs
 	if limit > 0 && got < limit && (offset == 0 || got > 0) {
 		return offset + got, nil
 	}
-	later := limit > 0 && offset > 0 && got == limit // a full later page
+	later := limit > 0 && offset > 0 && got == limit     // a full later page
 	key := countQuery + "\x00" + fmt.Sprintf("%q", args) // %q: ("ab","c") and ("a","bc") differ
 	now := time.Now()
 	if later {
