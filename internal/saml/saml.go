@@ -591,7 +591,9 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 	sess, cookie := s.sessions.New(ws, "", "saml")
 	l, created, err := s.store.CompleteLogin(ctx, credential.Hash(code), func(l *PendingLogin) bool {
 		refused = ""
-		if l.WorkspaceID != ws || !s.now().Before(l.Expires) {
+		now := s.now()
+		if l.WorkspaceID != ws || !now.Before(l.Expires) ||
+			(!l.SessionNotOnOrAfter.IsZero() && !now.Before(l.SessionNotOnOrAfter)) { // the IdP's session already ended
 			refused = "expired"
 		} else if l.BrowserHash != nil {
 			ck, err := r.Cookie(nonceCookie(ws))
@@ -607,11 +609,11 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		return refused == ""
 	}, sess)
 	switch {
-	case errors.Is(err, directory.ErrNotFound) || refused == "expired":
-		s.pages.Error(w, r, http.StatusBadRequest, "Authentication failed", "This sign-in link was already used or has expired. Start again from the sign-in page.")
-		return
-	case err != nil:
+	case err != nil && !errors.Is(err, directory.ErrNotFound):
 		s.internalError(w, r, err)
+		return
+	case err != nil || refused == "expired":
+		s.pages.Error(w, r, http.StatusBadRequest, "Authentication failed", "This sign-in link was already used or has expired. Start again from the sign-in page.")
 		return
 	case refused == "browser":
 		s.refuse(w, r, ws, &refusal{status: http.StatusForbidden, title: "Authentication failed",

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -432,6 +433,21 @@ func TestSessionNotOnOrAfter(t *testing.T) {
 				if !sess.Expires.Equal(want.UTC()) || cookie.Expires.Unix() != want.Unix() {
 					t.Errorf("cap %v: session expires %v, cookie %v; want %v", capIn, sess.Expires, cookie.Expires, want.UTC())
 				}
+			}
+			// An IdP session that ends between the ACS and the completion
+			// gets no session at all, not one that is already over.
+			var shift atomic.Int64
+			f.a.srv.SetClock(func() time.Time { return time.Now().Add(time.Duration(shift.Load())) })
+			c := browser(t)
+			resp := f.post(t, c, f.a, f.idp.Response(t, samltest.Assertion{ACSURL: f.a.url + "/saml/" + f.ws + "/acs",
+				Audience: f.a.url + "/saml/" + f.ws + "/metadata", InResponseTo: f.start(t, c, ""), NameID: "alice@acme.test",
+				SessionNotOnOrAfter: time.Now().Add(time.Minute)}), "")
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("acs: %d %s", resp.StatusCode, body(t, resp))
+			}
+			shift.Store(int64(90 * time.Second)) // the code (2 minutes) is still valid
+			if done := get(t, c, resp.Header.Get("Location")); done.StatusCode != http.StatusBadRequest || done.Header.Get("Set-Cookie") != "" {
+				t.Fatalf("completion after the IdP's session ended: %d %q", done.StatusCode, done.Header.Get("Set-Cookie"))
 			}
 		})
 	}
