@@ -8,4 +8,6 @@ CREATE TABLE saml_last_logins (
 );
 INSERT INTO saml_last_logins (workspace_id, data)
     SELECT workspace_id, last_login FROM saml_connections WHERE last_login <> '';
-ALTER TABLE saml_connections DROP COLUMN last_login;
+-- saml_connections.last_login stays, unused, for this release: replicas
+-- still running the previous one read it during a rolling upgrade. A later
+-- migration drops it.
