@@ -249,7 +249,10 @@ func (db *DB) MemberByUserName(ctx context.Context, ws, userName string) (*direc
 }
 
 // memberQuerySQL builds the WHERE and ORDER BY clauses of a member query.
-func (db *DB) memberQuerySQL(ws string, q directory.MemberQuery) (where, order string, args []any, err error) {
+// memberQuerySQL compiles q. filtered says whether any condition beyond the
+// workspace (and SCIMOnly) is left: a Where that always holds, such as
+// directory.All{}, compiles to nothing.
+func (db *DB) memberQuerySQL(ws string, q directory.MemberQuery) (where, order string, args []any, filtered bool, err error) {
 	c := &compiler{d: &db.d, args: []any{ws}, fields: memberFields}
 	var b strings.Builder
 	b.WriteString("m.workspace_id = $1")
@@ -258,14 +261,16 @@ func (db *DB) memberQuerySQL(ws string, q directory.MemberQuery) (where, order s
 	}
 	if q.Active != nil {
 		fmt.Fprintf(&b, " AND m.active = %s", c.arg(*q.Active))
+		filtered = true
 	}
 	if q.Where != nil {
 		s, err := c.cond(q.Where)
 		if err != nil {
-			return "", "", nil, err
+			return "", "", nil, false, err
 		}
 		if s != "1=1" {
 			b.WriteString(" AND (" + s + ")")
+			filtered = true
 		}
 	}
 	key := map[directory.MemberOrder]string{
@@ -279,7 +284,7 @@ func (db *DB) memberQuerySQL(ws string, q directory.MemberQuery) (where, order s
 	}
 	col, ok := key[q.Order]
 	if !ok {
-		return "", "", nil, fmt.Errorf("unknown member order %q", q.Order)
+		return "", "", nil, false, fmt.Errorf("unknown member order %q", q.Order)
 	}
 	dir := " ASC"
 	if q.Descending {
@@ -293,13 +298,13 @@ func (db *DB) memberQuerySQL(ws string, q directory.MemberQuery) (where, order s
 	default:
 		order = col + dir + ", m.id" + dir
 	}
-	return b.String(), order, c.args, nil
+	return b.String(), order, c.args, filtered, nil
 }
 
 // Members implements directory.Reader.
 func (db *DB) Members(ctx context.Context, ws string, q directory.MemberQuery) (directory.Page[*directory.Member], error) {
 	var page directory.Page[*directory.Member]
-	where, order, args, err := db.memberQuerySQL(ws, q)
+	where, order, args, filtered, err := db.memberQuerySQL(ws, q)
 	if err != nil {
 		return page, err
 	}
@@ -308,18 +313,22 @@ func (db *DB) Members(ctx context.Context, ws string, q directory.MemberQuery) (
 		query := fmt.Sprintf("SELECT %s FROM members m WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d",
 			memberColumns, where, order, n+1, n+2)
 		pageArgs := slices.Concat(args, []any{q.Limit, max(q.Offset, 0)})
-		// The SCIM layer asks for everything with All{}, others with nil.
-		unfiltered := q.Where == nil || q.Where == directory.Cond(directory.All{})
-		walk := q.SCIMOnly && unfiltered && q.Active == nil && q.Order == directory.OrderSCIMID
-		now := time.Now()
+		walk := q.SCIMOnly && !filtered && q.Order == directory.OrderSCIMID
+		var now time.Time
 		if walk {
+			now = time.Now()
 			// The whole SCIM listing in id order, as an IdP's import pages
 			// through it: continue after the previous page when this
 			// process served it (cursor.go), else skip the offset inside
 			// the (workspace_id, scim_id) index, reading only the rows of
 			// the page instead of every row before it.
 			col := strings.TrimPrefix(order, "m.")
-			if after, ok := db.cursors.get(cursorKey{ws, order, max(q.Offset, 0)}, now); ok && q.Offset > 0 {
+			var after string
+			var ok bool
+			if q.Offset > 0 {
+				after, ok = db.cursors.get(cursorKey{ws, order, q.Offset}, now)
+			}
+			if ok {
 				cmp := ">"
 				if q.Descending {
 					cmp = "<"
@@ -359,7 +368,7 @@ func (db *DB) Members(ctx context.Context, ws string, q directory.MemberQuery) (
 
 // ScanMembers implements directory.Reader.
 func (db *DB) ScanMembers(ctx context.Context, ws string, q directory.MemberQuery, fn func(*directory.Member) error) error {
-	where, order, args, err := db.memberQuerySQL(ws, q)
+	where, order, args, _, err := db.memberQuerySQL(ws, q)
 	if err != nil {
 		return err
 	}
