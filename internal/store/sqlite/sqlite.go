@@ -138,7 +138,7 @@ const (
 func startCheckpointer(ck *sql.DB, interval time.Duration) func() error {
 	ck.SetMaxOpenConns(1)
 	ck.SetMaxIdleConns(1)
-	stop := make(chan struct{})
+	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -147,7 +147,7 @@ func startCheckpointer(ck *sql.DB, interval time.Duration) func() error {
 		lastErr := ""
 		for {
 			select {
-			case <-stop:
+			case <-ctx.Done():
 				return
 			case <-t.C:
 				// A checkpoint that cannot finish (readers, another one
@@ -156,8 +156,10 @@ func startCheckpointer(ck *sql.DB, interval time.Duration) func() error {
 				// failure (I/O, a closed file): say so once per kind,
 				// not five times a second; the writer's threshold still
 				// bounds the WAL.
-				_, err := ck.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+				_, err := ck.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 				switch {
+				case ctx.Err() != nil:
+					return // stopped during the run
 				case err != nil && err.Error() != lastErr:
 					slog.Warn("sqlite background checkpoint failed", "err", err)
 					lastErr = err.Error()
@@ -169,7 +171,7 @@ func startCheckpointer(ck *sql.DB, interval time.Duration) func() error {
 		}
 	}()
 	return func() error {
-		close(stop)
+		stop() // also interrupts a run under way
 		<-done
 		return ck.Close()
 	}
