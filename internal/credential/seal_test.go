@@ -25,15 +25,21 @@ func TestSealer(t *testing.T) {
 	if got, err := s.Open(sealed, "ws1/key1"); err != nil || !bytes.Equal(got, secret) {
 		t.Fatalf("Open = %q, %v", got, err)
 	}
-	tampered := []byte(sealed)
-	tampered[len(tampered)-3] ^= 1
+	// Flip one bit of the ciphertext itself (not of its base64, which
+	// might merely fail to decode), so that GCM's authentication refuses.
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(sealed, credential.SealedPrefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)-20] ^= 1
+	tampered := credential.SealedPrefix + base64.StdEncoding.EncodeToString(raw)
 	for name, tc := range map[string]struct {
 		s       *credential.Sealer
 		v, ctxt string
 	}{
 		"another key":     {other, sealed, "ws1/key1"},
 		"another row":     {s, sealed, "ws2/key1"},
-		"altered":         {s, string(tampered), "ws1/key1"},
+		"altered":         {s, tampered, "ws1/key1"},
 		"not sealed":      {s, string(secret), "ws1/key1"},
 		"truncated":       {s, credential.SealedPrefix + "AAAA", "ws1/key1"},
 		"not base64 body": {s, credential.SealedPrefix + "%%%", "ws1/key1"},
