@@ -575,11 +575,15 @@ func (s *Server) ResetKeys(ctx context.Context, ws string) error {
 	if err := s.store.SetSPKeyStatus(ctx, ws, change); err != nil {
 		return err
 	}
-	ks, err := s.ensureKeys(ctx, ws)
+	k, err := newKey(ws, s.EntityID(ws), s.now().UTC())
 	if err != nil {
 		return err
 	}
-	s.audit(ctx, ws, "sso.sp_keys_reset", map[string]any{"discarded_keys": ids, "current_key": ks.current.ID})
+	k.Status = KeyCurrent
+	if err := s.insertKey(ctx, k); err != nil {
+		return err
+	}
+	s.audit(ctx, ws, "sso.sp_keys_reset", map[string]any{"discarded_keys": ids, "current_key": k.ID})
 	return nil
 }
 

@@ -338,7 +338,7 @@ func (s *Server) acs(w http.ResponseWriter, r *http.Request) {
 	// without these bytes has no EncryptedAssertion: skip the key lookup.
 	var decryptionKeys []*rsa.PrivateKey
 	if bytes.Contains(data, []byte("EncryptedAssertion")) {
-		ks, err := s.ensureKeys(ctx, ws)
+		ks, err := s.keys(ctx, ws) // an IdP's POST never makes a key: without one nothing was encrypted to us
 		if err != nil {
 			s.internalError(w, r, err)
 			return
