@@ -101,7 +101,7 @@ func (s *Server) CheckCertificates(ctx context.Context) error {
 		warned := map[string]int{}
 		changed := false
 		var entries []*directory.AuditEntry
-		var logs []func()
+		var msgs []string // for the log, beside each entry
 		for _, cert := range certs {
 			fp := Fingerprint(cert)
 			left := cert.NotAfter.Sub(now)
@@ -125,11 +125,8 @@ func (s *Server) CheckCertificates(ctx context.Context) error {
 			if threshold == 0 {
 				action, msg = "sso.certificate_expired", "expired on "+cert.NotAfter.Format("2006-01-02")
 			}
-			subject, ws := cert.Subject.String(), c.WorkspaceID
-			logs = append(logs, func() {
-				s.cfg.Log.Warn("idp signing certificate "+msg, "workspace", ws, "fingerprint", fp, "subject", subject)
-			})
-			entries = append(entries, s.auditEntry(ctx, c.WorkspaceID, action, "", map[string]any{"fingerprint": fp, "subject": subject,
+			msgs = append(msgs, msg)
+			entries = append(entries, s.auditEntry(ctx, c.WorkspaceID, action, "", map[string]any{"fingerprint": fp, "subject": cert.Subject.String(),
 				"not_after": cert.NotAfter, "days_left": days, "threshold_days": threshold,
 				"advice": "add the IdP's new signing certificate (or use a metadata URL, which picks it up automatically)"}))
 		}
@@ -141,8 +138,8 @@ func (s *Server) CheckCertificates(ctx context.Context) error {
 				return err
 			}
 			if recorded {
-				for _, warn := range logs {
-					warn()
+				for i, e := range entries {
+					s.cfg.Log.Warn("idp signing certificate "+msgs[i], "workspace", e.WorkspaceID, "detail", string(e.Detail))
 				}
 			}
 		}
