@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
@@ -26,20 +26,30 @@ func cliContext(ctx context.Context) context.Context {
 func cmdServe(ctx context.Context, e *env, args []string) error {
 	var c common
 	fs := e.flags("serve", &c, false)
-	allowPrivate := fs.Bool("allow-private-addresses", e.getenv("ROLLCALL_ALLOW_PRIVATE_ADDRESSES") == "true",
-		"let outbound fetches (IdP metadata) reach loopback, link-local and private addresses")
+	allowPrivate := allowPrivateFlag(e, fs)
 	logFormat := fs.String("log-format", envOr(e, "ROLLCALL_LOG_FORMAT", "text"), "log format: text or json")
 	smtpAddr := fs.String("smtp-addr", e.getenv("ROLLCALL_SMTP_ADDR"), "SMTP server host:port for password reset emails")
 	smtpFrom := fs.String("smtp-from", e.getenv("ROLLCALL_SMTP_FROM"), "sender address of emails")
 	smtpUser := fs.String("smtp-username", e.getenv("ROLLCALL_SMTP_USERNAME"), "SMTP username (the password comes from ROLLCALL_SMTP_PASSWORD)")
-	sessionIdle := fs.Duration("session-idle", envDuration(e, "ROLLCALL_SESSION_IDLE", 12*time.Hour), "end sessions idle this long")
-	sessionMax := fs.Duration("session-max", envDuration(e, "ROLLCALL_SESSION_MAX", 7*24*time.Hour), "end sessions this old")
-	scimRate := fs.Float64("scim-rate", envFloat(e, "ROLLCALL_SCIM_RATE", 500), "SCIM requests per second per token (negative: no limit)")
-	scimBurst := fs.Int("scim-burst", int(envFloat(e, "ROLLCALL_SCIM_BURST", 5000)), "SCIM request burst per token")
-	scimMaxBody := fs.Int64("scim-max-body", int64(envFloat(e, "ROLLCALL_SCIM_MAX_BODY", 16<<20)), "largest SCIM request body in bytes")
-	logDays := fs.Int("provisioning-log-days", int(envFloat(e, "ROLLCALL_PROVISIONING_LOG_DAYS", 30)), "keep provisioning log entries this many days")
-	filterLen := fs.Int("scim-filter-max-length", int(envFloat(e, "ROLLCALL_SCIM_FILTER_MAX_LENGTH", 16<<10)), "longest SCIM filter in bytes")
-	filterTerms := fs.Int("scim-filter-max-terms", int(envFloat(e, "ROLLCALL_SCIM_FILTER_MAX_TERMS", 200)), "most comparisons in one SCIM filter")
+	sessionIdle := fs.Duration("session-idle", 12*time.Hour, "end sessions idle this long")
+	sessionMax := fs.Duration("session-max", 7*24*time.Hour, "end sessions this old")
+	scimRate := fs.Float64("scim-rate", 500, "SCIM requests per second per token (negative: no limit)")
+	scimBurst := fs.Int("scim-burst", 5000, "SCIM request burst per token")
+	scimMaxBody := fs.Int64("scim-max-body", 16<<20, "largest SCIM request body in bytes")
+	logDays := fs.Int("provisioning-log-days", 30, "keep provisioning log entries this many days")
+	filterLen := fs.Int("scim-filter-max-length", 16<<10, "longest SCIM filter in bytes")
+	filterTerms := fs.Int("scim-filter-max-terms", 200, "most comparisons in one SCIM filter")
+	// The environment is read through the flags' own parsers, so a bad
+	// value is an error, as it would be on the command line, not a
+	// silently kept default; flags given on the command line still win.
+	if err := envFlags(e, fs, map[string]string{
+		"session-idle": "ROLLCALL_SESSION_IDLE", "session-max": "ROLLCALL_SESSION_MAX",
+		"scim-rate": "ROLLCALL_SCIM_RATE", "scim-burst": "ROLLCALL_SCIM_BURST", "scim-max-body": "ROLLCALL_SCIM_MAX_BODY",
+		"provisioning-log-days":  "ROLLCALL_PROVISIONING_LOG_DAYS",
+		"scim-filter-max-length": "ROLLCALL_SCIM_FILTER_MAX_LENGTH", "scim-filter-max-terms": "ROLLCALL_SCIM_FILTER_MAX_TERMS",
+	}); err != nil {
+		return err
+	}
 	if err := e.parse(fs, &c, args); err != nil {
 		return err
 	}
@@ -124,18 +134,19 @@ then create an API key for your application:
 	return nil
 }
 
-func envDuration(e *env, key string, fallback time.Duration) time.Duration {
-	if d, err := time.ParseDuration(e.getenv(key)); err == nil {
-		return d
+// envFlags sets each named flag from its environment variable, when set,
+// with the flag's own parser.
+func envFlags(e *env, fs *flag.FlagSet, vars map[string]string) error {
+	for name, key := range vars {
+		v := e.getenv(key)
+		if v == "" {
+			continue
+		}
+		if err := fs.Set(name, v); err != nil {
+			return usagef("%s=%q: %v (as for --%s)", key, v, err, name)
+		}
 	}
-	return fallback
-}
-
-func envFloat(e *env, key string, fallback float64) float64 {
-	if f, err := strconv.ParseFloat(e.getenv(key), 64); err == nil {
-		return f
-	}
-	return fallback
+	return nil
 }
 
 func envOr(e *env, key, fallback string) string {

@@ -62,6 +62,16 @@ func TestBadInvocations(t *testing.T) {
 			t.Errorf("%v: usage error = %v, want %v", tc.args, isUsage, tc.usage)
 		}
 	}
+	// A bad value in the environment is refused like one on the command line.
+	for key, val := range map[string]string{"ROLLCALL_SCIM_RATE": "fast", "ROLLCALL_SESSION_IDLE": "12", "ROLLCALL_SCIM_BURST": "1e6"} {
+		bad := maps.Clone(env)
+		bad[key] = val
+		_, _, err := cli(t, bad, "serve", "--listen", freeAddr(t))
+		var u usageError
+		if err == nil || !errorAs(err, &u) || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s=%s: error %v, want a usage error naming it", key, val, err)
+		}
+	}
 }
 
 func errorAs(err error, u *usageError) bool {
