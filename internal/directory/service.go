@@ -123,13 +123,33 @@ func checkName(field, v string, required bool) error {
 
 // CreateWorkspace creates a workspace with the optional SSO policy.
 func (s *Service) CreateWorkspace(ctx context.Context, name string) (*Workspace, error) {
+	return s.createWorkspace(ctx, name, false)
+}
+
+// CreateFirstWorkspace creates a workspace named name if the database has
+// none, and reports whether it did: of servers starting together on an
+// empty database, one creates it.
+func (s *Service) CreateFirstWorkspace(ctx context.Context, name string) (*Workspace, bool, error) {
+	w, err := s.createWorkspace(ctx, name, true)
+	return w, w != nil, err
+}
+
+// createWorkspace creates a workspace; with onlyFirst, only in a database
+// that has none (it returns nil, nil otherwise).
+func (s *Service) createWorkspace(ctx context.Context, name string, onlyFirst bool) (*Workspace, error) {
 	name = strings.TrimSpace(name)
 	if err := checkName("name", name, true); err != nil {
 		return nil, err
 	}
-	w := &Workspace{ID: NewWorkspaceID(), Name: name, SSOPolicy: SSOOptional}
+	var w *Workspace
 	err := s.store.Update(ctx, func(tx Tx) error {
-		w.Created = tx.Now()
+		w = nil
+		if onlyFirst {
+			if exists, err := tx.WorkspacesExist(); err != nil || exists {
+				return err
+			}
+		}
+		w = &Workspace{ID: NewWorkspaceID(), Name: name, SSOPolicy: SSOOptional, Created: tx.Now()}
 		if err := tx.InsertWorkspace(w); err != nil {
 			return err
 		}
@@ -139,33 +159,6 @@ func (s *Service) CreateWorkspace(ctx context.Context, name string) (*Workspace,
 		return nil, err
 	}
 	return w, nil
-}
-
-// CreateFirstWorkspace creates a workspace named name if the database has
-// none, and reports whether it did: of servers starting together on an
-// empty database, one creates it.
-func (s *Service) CreateFirstWorkspace(ctx context.Context, name string) (*Workspace, bool, error) {
-	name = strings.TrimSpace(name)
-	if err := checkName("name", name, true); err != nil {
-		return nil, false, err
-	}
-	var w *Workspace
-	err := s.store.Update(ctx, func(tx Tx) error {
-		w = nil
-		exists, err := tx.WorkspacesExist()
-		if err != nil || exists {
-			return err
-		}
-		w = &Workspace{ID: NewWorkspaceID(), Name: name, SSOPolicy: SSOOptional, Created: tx.Now()}
-		if err := tx.InsertWorkspace(w); err != nil {
-			return err
-		}
-		return audit(tx, ctx, w.ID, "workspace.created", "workspace", w.ID, map[string]string{"name": name})
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	return w, w != nil, nil
 }
 
 // Workspace returns one workspace.
