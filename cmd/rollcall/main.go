@@ -3,15 +3,17 @@
 //	rollcall [serve]                 run the server (SQLite in ./rollcall-data by default)
 //	rollcall workspace create|list   manage workspaces
 //	rollcall role create|list        manage custom roles
-//	rollcall member add              add a member (how the first owner is made)
-//	rollcall api-key create          issue a REST API key
-//	rollcall scim-token create       issue a SCIM token for an IdP
-//	rollcall scim-client create      issue OAuth client credentials for an IdP
-//	rollcall group-role set          map a group to a role
+//	rollcall member add|reset-link   add a member (how the first owner is made); a password reset link
+//	rollcall api-key ...             create, list, revoke REST API keys
+//	rollcall scim-token ...          create, list, revoke SCIM tokens for an IdP
+//	rollcall scim-client ...         create, list, revoke OAuth client credentials for an IdP
+//	rollcall group list              list the workspace's groups
+//	rollcall group-role set|clear    map a group to a role
+//	rollcall sso ...                 configure, show, refresh SAML; the SSO policy; SP key rollover and reset
 //	rollcall migrate                 apply database migrations
 //	rollcall version                 print the version
 //
-// Every command reads --database, --base-url and --listen, or the
+// Every command reads --database, --base-url, --listen and --secret-key, or the
 // ROLLCALL_DATABASE, ROLLCALL_BASE_URL and ROLLCALL_LISTEN environment
 // variables, and works directly on the database, also while a server runs
 // on it. Run "rollcall help" for the full list.
