@@ -14,7 +14,7 @@
 //	rollcall version                 print the version
 //
 // Every command reads --database, --base-url, --listen and --secret-key, or the
-// ROLLCALL_DATABASE, ROLLCALL_BASE_URL and ROLLCALL_LISTEN environment
+// ROLLCALL_DATABASE, ROLLCALL_BASE_URL, ROLLCALL_LISTEN and ROLLCALL_SECRET_KEY environment
 // variables, and works directly on the database, also while a server runs
 // on it. Run "rollcall help" for the full list.
 package main
