@@ -71,29 +71,6 @@ func groupNotFound(id string) error {
 	return errorf(http.StatusNotFound, "", "Group %q not found in this workspace", id)
 }
 
-func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	p, err := s.paramsFromQuery(r.URL.Query(), s.groups)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.respondGroups(w, r, rc, p)
-}
-
-func (s *Server) searchGroups(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	body, err := readJSON(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	p, err := s.paramsFromSearch(body, s.groups)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.respondGroups(w, r, rc, p)
-}
-
 var groupTranslator = translator{
 	field: func(p filter.Path) (directory.Field, bool) {
 		if p.URN != "" {

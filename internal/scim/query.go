@@ -23,6 +23,38 @@ type listParams struct {
 	proj       *filter.Projection
 }
 
+// respondFunc answers a list or search whose parameters are parsed.
+type respondFunc func(http.ResponseWriter, *http.Request, *reqCtx, listParams)
+
+// list is GET /{Resources}: parameters from the query string.
+func (s *Server) list(rs *schema.ResourceSchema, respond respondFunc) func(http.ResponseWriter, *http.Request, *reqCtx) {
+	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+		p, err := s.paramsFromQuery(r.URL.Query(), rs)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		respond(w, r, rc, p)
+	}
+}
+
+// search is POST /{Resources}/.search: parameters from the JSON body.
+func (s *Server) search(rs *schema.ResourceSchema, respond respondFunc) func(http.ResponseWriter, *http.Request, *reqCtx) {
+	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+		body, err := readJSON(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		p, err := s.paramsFromSearch(body, rs)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		respond(w, r, rc, p)
+	}
+}
+
 // paramsFromQuery reads list parameters from a URL query.
 func (s *Server) paramsFromQuery(q url.Values, rs *schema.ResourceSchema) (listParams, error) {
 	get := func(k string) string {

@@ -20,29 +20,6 @@ func (s *Server) roles(ctx context.Context, ws string) *roleSet {
 	return newRoleSet(func() ([]*directory.CustomRole, error) { return s.dir.Store().CustomRoles(ctx, ws) })
 }
 
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	p, err := s.paramsFromQuery(r.URL.Query(), s.users)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.respondUsers(w, r, rc, p)
-}
-
-func (s *Server) searchUsers(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	body, err := readJSON(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	p, err := s.paramsFromSearch(body, s.users)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.respondUsers(w, r, rc, p)
-}
-
 // respondUsers answers a list or search of Users. When the filter only
 // tests indexed attributes the database filters, counts and pages;
 // otherwise the database narrows the candidates by the indexed part and
