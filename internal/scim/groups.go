@@ -269,12 +269,12 @@ func memberDisplayAlias(v any) any {
 }
 
 // groupBody decodes and normalizes a POST or PUT body, returning the
-// group's fields, its members (nil when the body has no members attribute)
-// and whether members were given at all.
-func (s *Server) groupBody(r *http.Request) (*directory.Group, []directory.MemberRef, bool, error) {
+// group's fields and its members (nil when the body has no members
+// attribute).
+func (s *Server) groupBody(r *http.Request) (*directory.Group, []directory.MemberRef, error) {
 	body, err := readJSON(r)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, err
 	}
 	for k, v := range body {
 		if strings.EqualFold(k, "members") {
@@ -283,23 +283,22 @@ func (s *Server) groupBody(r *http.Request) (*directory.Group, []directory.Membe
 	}
 	doc, err := s.groups.Normalize(body, schema.NormalizeOptions{})
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, err
 	}
 	name, _ := doc["displayName"].(string)
 	if strings.TrimSpace(name) == "" {
-		return nil, nil, false, errorf(http.StatusBadRequest, typeInvalidValue, "displayName is required")
+		return nil, nil, errorf(http.StatusBadRequest, typeInvalidValue, "displayName is required")
 	}
 	g := &directory.Group{DisplayName: name}
 	g.ExternalID, _ = doc["externalId"].(string)
-	_, hasMembers := doc["members"]
 	refs, err := memberRefs(doc["members"])
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, err
 	}
 	if g.Attributes, err = groupAttributes(doc); err != nil {
-		return nil, nil, false, err
+		return nil, nil, err
 	}
-	return g, refs, hasMembers, nil
+	return g, refs, nil
 }
 
 // groupAttributes keeps the attributes of a group document not held in columns.
@@ -340,7 +339,7 @@ func memberRefs(v any) ([]directory.MemberRef, error) {
 }
 
 func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	g, refs, _, err := s.groupBody(r)
+	g, refs, err := s.groupBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -373,7 +372,7 @@ func (s *Server) respondGroup(w http.ResponseWriter, r *http.Request, rc *reqCtx
 
 func (s *Server) replaceGroup(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	id := r.PathValue("id")
-	in, refs, _, err := s.groupBody(r)
+	in, refs, err := s.groupBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
