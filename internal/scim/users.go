@@ -63,6 +63,7 @@ func (s *Server) respondUsers(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	} else {
 		needGroups := mentions(p.filter, "groups")
 		var batch []*directory.Member
+		var page []*directory.Member // the page's members, when their groups are read after the scan
 		flush := func() error {
 			var groups map[string][]directory.GroupRef
 			if needGroups {
@@ -77,16 +78,12 @@ func (s *Server) respondUsers(w http.ResponseWriter, r *http.Request, rc *reqCtx
 					continue
 				}
 				total++
-				if total >= p.startIndex && len(resources) < p.count {
-					if !needGroups {
-						// The page is small: fetch its groups now.
-						g, err := st.MemberGroups(ctx, rc.ws, m.ID)
-						if err != nil {
-							return err
-						}
-						doc = s.userDoc(rc.ws, m, g[m.ID], roles)
+				if total >= p.startIndex && len(resources)+len(page) < p.count {
+					if needGroups {
+						resources = append(resources, p.proj.Apply(doc))
+					} else {
+						page = append(page, m)
 					}
-					resources = append(resources, p.proj.Apply(doc))
 				}
 			}
 			batch = batch[:0]
@@ -101,6 +98,15 @@ func (s *Server) respondUsers(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		})
 		if err == nil {
 			err = flush()
+		}
+		if err == nil && len(page) > 0 {
+			// The page is small: read its members' groups in one query.
+			var groups map[string][]directory.GroupRef
+			if groups, err = st.MemberGroups(ctx, rc.ws, memberIDs(page)...); err == nil {
+				for _, m := range page {
+					resources = append(resources, p.proj.Apply(s.userDoc(rc.ws, m, groups[m.ID], roles)))
+				}
+			}
 		}
 		if err != nil {
 			s.writeError(w, r, err)
