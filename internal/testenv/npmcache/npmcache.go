@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"rollcall/internal/testenv/logtail"
 	"sort"
 	"syscall"
 	"time"
@@ -150,19 +151,10 @@ func Run(dir string, timeout time.Duration, stdin []byte, name string, args ...s
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		return stdout.Bytes(), fmt.Errorf("%s %v in %s: timed out after %v\nstderr: %s", name, args, dir, timeout, Tail(stderr.String()))
+		return stdout.Bytes(), fmt.Errorf("%s %v in %s: timed out after %v\nstderr: %s", name, args, dir, timeout, logtail.Tail(stderr.String(), 4<<10))
 	}
 	if err != nil {
-		return stdout.Bytes(), fmt.Errorf("%s %v in %s: %w\nstderr: %s", name, args, dir, err, Tail(stderr.String()))
+		return stdout.Bytes(), fmt.Errorf("%s %v in %s: %w\nstderr: %s", name, args, dir, err, logtail.Tail(stderr.String(), 4<<10))
 	}
 	return stdout.Bytes(), nil
-}
-
-// Tail returns the last 4 KiB of s.
-func Tail(s string) string {
-	const n = 4 << 10
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
 }
