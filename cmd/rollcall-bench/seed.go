@@ -217,8 +217,9 @@ type seeder struct {
 }
 
 // openSeeder opens a connection pool of its own: bulk transactions need
-// the database/sql handle the store does not expose. On SQLite it uses the
-// pragmas internal/store/sqlite uses.
+// the database/sql handle the store does not expose. On SQLite it uses
+// bulk-load pragmas (no foreign keys, synchronous off, a large cache), not
+// the store's; the server opens the file with its own afterwards.
 func openSeeder(ctx context.Context, database string, setup *server.Server, rng *rand.Rand, log func(string, ...any)) (*seeder, error) {
 	s := &seeder{pg: server.IsPostgres(database), setup: setup, rng: rng, log: log}
 	var err error
@@ -446,6 +447,9 @@ func (s *seeder) scimMember(ctx context.Context, w *workspace, i int) (memberRow
 		return r, fmt.Errorf("create member %d through SCIM: %w", i, err)
 	}
 	id, _ := doc["id"].(string)
+	if id == "" {
+		return r, fmt.Errorf("create member %d through SCIM: the answer has no id", i)
+	}
 	err = s.db.QueryRowContext(ctx, s.q("SELECT "+strings.Join(memberColumns, ", ")+" FROM members WHERE workspace_id = $1 AND id = $2"),
 		w.id, id).Scan(r.dest()...)
 	if err != nil {
@@ -567,8 +571,10 @@ func (s *seeder) createGroup(ctx context.Context, w *workspace, name string) (st
 	if err != nil {
 		return "", fmt.Errorf("create group %q: %w", name, err)
 	}
-	id, _ := doc["id"].(string)
-	return id, nil
+	if id, _ := doc["id"].(string); id != "" {
+		return id, nil
+	}
+	return "", fmt.Errorf("create group %q: the answer has no id", name)
 }
 
 // addMembers puts members [0, size) of w into group id, as an IdP's

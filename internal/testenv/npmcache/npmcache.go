@@ -22,10 +22,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"rollcall/internal/testenv/logtail"
 	"sort"
 	"syscall"
 	"time"
+
+	"rollcall/internal/testenv/logtail"
 )
 
 // CacheEnv names the environment variable that overrides the cache root.
