@@ -1,9 +1,6 @@
 package store
 
-import (
-	"sync"
-	"time"
-)
+import "time"
 
 // Continuations of the SCIM listing. An IdP's import pages through a
 // workspace in SCIM id order with startIndex=1, 101, 201, …; served as an
@@ -31,35 +28,4 @@ type cursorKey struct {
 	ws     string
 	order  string // the ORDER BY of the listing (its direction)
 	offset int
-}
-
-type cursorEntry struct {
-	after string // the SCIM id the page at offset continues after
-	at    time.Time
-}
-
-type cursorCache struct {
-	mu sync.Mutex
-	m  map[cursorKey]cursorEntry
-}
-
-// get returns the SCIM id that the page at k continues after, if known.
-func (c *cursorCache) get(k cursorKey, now time.Time) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[k]
-	if !ok || now.Sub(e.at) >= cursorTTL {
-		return "", false
-	}
-	return e.after, true
-}
-
-// put records that the page at k continues after the SCIM id after.
-func (c *cursorCache) put(k cursorKey, after string, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= cursorEntries {
-		c.m = map[cursorKey]cursorEntry{}
-	}
-	c.m[k] = cursorEntry{after: after, at: now}
 }

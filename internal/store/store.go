@@ -78,15 +78,16 @@ type DB struct {
 	pending   map[string]bool      // statements to prepare once the writer is free
 	readStmts map[string]*sql.Stmt // prepared reader statements (CacheStatements)
 
-	totals  totalCache  // recent list counts, for later pages (total.go)
-	cursors cursorCache // where recent SCIM listing pages ended (cursor.go)
+	totals  *recent[string, int]       // recent list counts, for later pages (total.go)
+	cursors *recent[cursorKey, string] // where recent SCIM listing pages ended: the SCIM id after which the next page starts (cursor.go)
 
 	closers []func() error // engine helpers to stop before the pools close
 }
 
 // New returns a DB over the given pools. read may equal write.
 func New(write, read *sql.DB, d Dialect) *DB {
-	return &DB{write: write, read: read, d: d, now: time.Now, cache: map[string]string{}, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}, readStmts: map[string]*sql.Stmt{}}
+	return &DB{write: write, read: read, d: d, now: time.Now, cache: map[string]string{}, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}, readStmts: map[string]*sql.Stmt{},
+		totals: newRecent[string, int](totalTTL, totalEntries), cursors: newRecent[cursorKey, string](cursorTTL, cursorEntries)}
 }
 
 // SetClock replaces the clock used for transaction times (tests).

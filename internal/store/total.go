@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 )
 
@@ -23,16 +22,6 @@ const (
 	totalEntries = 1024
 )
 
-type totalCache struct {
-	mu sync.Mutex
-	m  map[string]totalEntry
-}
-
-type totalEntry struct {
-	n  int
-	at time.Time
-}
-
 // listTotal returns the total of a list query whose page at offset (of at
 // most limit items; limit 0: no page was read) held got items. countQuery
 // counts the whole result with args.
@@ -45,22 +34,14 @@ func (db *DB) listTotal(ctx context.Context, countQuery string, args []any, offs
 	key := countQuery + "\x00" + fmt.Sprintf("%q", args) // %q: ("ab","c") and ("a","bc") differ
 	now := time.Now()
 	if later {
-		db.totals.mu.Lock()
-		e, ok := db.totals.m[key]
-		db.totals.mu.Unlock()
-		if ok && now.Sub(e.at) < totalTTL && e.n >= offset+got {
-			return e.n, nil
+		if n, ok := db.totals.get(key, now); ok && n >= offset+got {
+			return n, nil
 		}
 	}
 	var n int
 	if err := db.queryRowRead(ctx, countQuery, args...).Scan(&n); err != nil {
 		return 0, err
 	}
-	db.totals.mu.Lock()
-	if db.totals.m == nil || len(db.totals.m) >= totalEntries {
-		db.totals.m = map[string]totalEntry{}
-	}
-	db.totals.m[key] = totalEntry{n: n, at: now}
-	db.totals.mu.Unlock()
+	db.totals.put(key, n, now)
 	return n, nil
 }
