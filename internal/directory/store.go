@@ -24,6 +24,9 @@ type Reader interface {
 	Groups(ctx context.Context, ws string, q GroupQuery) (Page[*Group], error)
 	// GroupMembers returns the members of a group in a stable order.
 	GroupMembers(ctx context.Context, ws, groupID string, offset, limit int) (Page[GroupMember], error)
+	// MembersOfGroups returns every member of each group, in GroupMembers'
+	// order, for a page of groups in one query per few hundred groups.
+	MembersOfGroups(ctx context.Context, ws string, groupIDs ...string) (map[string][]GroupMember, error)
 	// MemberGroups returns the groups each member belongs to, ordered by
 	// name (an index lookup per member).
 	MemberGroups(ctx context.Context, ws string, memberIDs ...string) (map[string][]GroupRef, error)

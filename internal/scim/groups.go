@@ -149,13 +149,19 @@ func (s *Server) respondGroups(w http.ResponseWriter, r *http.Request, rc *reqCt
 			s.writeError(w, r, err)
 			return
 		}
-		for _, g := range page.Items {
-			doc, err := render(g, withMembers)
-			if err != nil {
+		var members map[string][]directory.GroupMember
+		if withMembers && len(page.Items) > 0 {
+			ids := make([]string, len(page.Items))
+			for i, g := range page.Items {
+				ids[i] = g.ID
+			}
+			if members, err = s.dir.Store().MembersOfGroups(ctx, rc.ws, ids...); err != nil {
 				s.writeError(w, r, err)
 				return
 			}
-			resources = append(resources, p.proj.Apply(doc))
+		}
+		for _, g := range page.Items {
+			resources = append(resources, p.proj.Apply(s.groupDoc(rc.ws, g, members[g.ID])))
 		}
 		total = page.Total
 	} else {

@@ -301,6 +301,40 @@ func (db *DB) GroupMembers(ctx context.Context, ws, groupID string, offset, limi
 	return page, rows.Err()
 }
 
+// MembersOfGroups implements directory.Reader.
+func (db *DB) MembersOfGroups(ctx context.Context, ws string, groupIDs ...string) (map[string][]directory.GroupMember, error) {
+	out := make(map[string][]directory.GroupMember, len(groupIDs))
+	for _, c := range chunks(dedupe(groupIDs), 500) {
+		args := []any{ws}
+		for _, id := range c {
+			args = append(args, id)
+		}
+		rows, err := db.queryRead(ctx, `SELECT gm.group_id, m.id, m.scim_id, m.user_name, m.display_name, gm.display FROM group_members gm
+			JOIN members m ON m.workspace_id = gm.workspace_id AND m.id = gm.member_id
+			WHERE gm.workspace_id = $1 AND gm.group_id IN (`+placeholders(2, len(c))+`) ORDER BY gm.group_id, gm.member_id`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var g string
+			var gm directory.GroupMember
+			var scimID sql.NullString
+			if err := rows.Scan(&g, &gm.MemberID, &scimID, &gm.UserName, &gm.DisplayName, &gm.Display); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			gm.SCIMID = scimID.String
+			out[g] = append(out[g], gm)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // MemberGroups implements directory.Reader.
 func (db *DB) MemberGroups(ctx context.Context, ws string, memberIDs ...string) (map[string][]directory.GroupRef, error) {
 	out := make(map[string][]directory.GroupRef, len(memberIDs))

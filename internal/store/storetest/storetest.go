@@ -793,6 +793,12 @@ func testGroups(t *testing.T, db *store.DB) {
 	if p := must[directory.Page[directory.GroupMember]](t)(db.GroupMembers(ctx, ws, g3.ID, 0, 10)); len(p.Items) != 1 || p.Items[0].Display != "new User" {
 		t.Fatalf("membership display not kept: %+v", p.Items)
 	}
+	// A page of groups reads its members in one query, the same as each alone.
+	batch := must[map[string][]directory.GroupMember](t)(db.MembersOfGroups(ctx, ws, g.ID, g3.ID, "no-such-group"))
+	g3Members := must[directory.Page[directory.GroupMember]](t)(db.GroupMembers(ctx, ws, g3.ID, 0, 10)).Items
+	if len(batch) != 2 || !slices.Equal(batch[g.ID], members.Items) || !slices.Equal(batch[g3.ID], g3Members) {
+		t.Fatalf("MembersOfGroups = %+v, want %+v and %+v", batch, members.Items, g3Members)
+	}
 	if g2.Version != g.Version+1 {
 		t.Fatalf("membership change did not bump version: %d -> %d", g.Version, g2.Version)
 	}
