@@ -196,7 +196,15 @@ func (db *DB) InsertRequest(ctx context.Context, r *saml.PendingRequest) error {
 func (db *DB) ConsumeResponse(ctx context.Context, ws, requestID, assertionID string, expires, now time.Time,
 	login *saml.PendingLogin, lastLogin string, entry *directory.AuditEntry) (*saml.PendingRequest, error) {
 	var req *saml.PendingRequest
-	err := db.updateTx(ctx, func(t *Tx) error {
+	// An accepted response commits lazily: until /complete uses its code
+	// (a durable commit that carries this one to the disk), losing it in
+	// a crash loses only a sign-in nobody finished, and the assertion was
+	// never used. A refusal is kept durably at once.
+	update := db.updateTx
+	if login != nil {
+		update = db.updateLazy
+	}
+	err := update(ctx, func(t *Tx) error {
 		req = nil
 		if requestID != "" {
 			r := saml.PendingRequest{}

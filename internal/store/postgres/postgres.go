@@ -44,6 +44,7 @@ func Dialect() store.Dialect {
 		IsForeignKey:  func(err error) bool { return code(err) == "23503" },
 		IsRetryable:   func(err error) bool { c := code(err); return c == "40001" || c == "40P01" },
 		MigrationLock: "SELECT pg_advisory_xact_lock(727165)",
+		LazyCommit:    "SET LOCAL synchronous_commit TO off",
 	}
 }
 
