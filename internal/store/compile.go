@@ -47,6 +47,17 @@ var groupFields = map[directory.Field]column{
 	directory.FieldGroupMember:      {"", kindGroupMember},
 }
 
+// boolLiteral writes a boolean as a literal rather than a parameter, so
+// that a plan made once for many values (PostgreSQL's generic plan of a
+// prepared statement) can still match it to a partial index's predicate:
+// members_inactive holds only rows WHERE active = FALSE.
+func boolLiteral(b bool) string {
+	if b {
+		return "TRUE"
+	}
+	return "FALSE"
+}
+
 // compiler turns a directory.Cond into SQL with $n parameters.
 type compiler struct {
 	d      *Dialect
@@ -136,9 +147,9 @@ func (c *compiler) compare(x directory.Compare) (string, error) {
 		}
 		switch x.Op {
 		case directory.OpEq:
-			return col.sql + " = " + c.arg(b), nil
+			return col.sql + " = " + boolLiteral(b), nil
 		case directory.OpNe:
-			return col.sql + " <> " + c.arg(b), nil
+			return col.sql + " = " + boolLiteral(!b), nil
 		}
 		return "", fmt.Errorf("operator %s does not apply to %s", x.Op, x.Field)
 	case kindTime:

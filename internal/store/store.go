@@ -67,6 +67,12 @@ type Dialect struct {
 	// for the disk ("" where no commit waits for it: SQLite's WAL with
 	// synchronous=NORMAL). See updateLazy.
 	LazyCommit string
+	// Explain prefixes a query to get the engine's plan for it.
+	Explain string
+	// PreferIndexes is run first in a transaction whose plans should use
+	// an index wherever one can answer ("" where the planner does without
+	// table statistics anyway).
+	PreferIndexes string
 }
 
 // DB is a Rollcall database on one engine. It is safe for concurrent use.
@@ -500,7 +506,8 @@ func (db *DB) Migrations(ctx context.Context) ([]string, error) {
 }
 
 // ExecBenchmarkDDL runs a schema statement. It exists for the benchmarks
-// that measure the engines' raw cost beside the store's.
+// that measure the engines' raw cost beside the store's, and for the store
+// suite, which gathers table statistics (ANALYZE) before reading plans.
 func (db *DB) ExecBenchmarkDDL(ctx context.Context, stmt string) error {
 	_, err := db.write.ExecContext(ctx, stmt)
 	return err

@@ -45,6 +45,8 @@ func Dialect() store.Dialect {
 		IsRetryable:   func(err error) bool { c := code(err); return c == "40001" || c == "40P01" },
 		MigrationLock: "SELECT pg_advisory_xact_lock(727165)",
 		LazyCommit:    "SET LOCAL synchronous_commit TO off",
+		Explain:       "EXPLAIN ",
+		PreferIndexes: "SET LOCAL enable_seqscan TO off",
 	}
 }
 

@@ -46,6 +46,7 @@ func Dialect() store.Dialect {
 		Name:           "sqlite",
 		Migrations:     sub,
 		NumberedParams: true,
+		Explain:        "EXPLAIN QUERY PLAN ",
 		Contains:       func(str, sub string) string { return "instr(" + str + ", " + sub + ") > 0" },
 		EndsWith: func(str, suffix string) string {
 			return "(length(" + suffix + ") = 0 OR substr(" + str + ", -length(" + suffix + ")) = " + suffix + ")"
