@@ -257,10 +257,36 @@ func TestServe(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("serve returned %v", err)
 	}
+	// An SP key made before the server had a secret key is sealed by the
+	// server once it has one (at start, not by a request): afterwards a
+	// command without the secret key cannot use it.
+	list, _, err := cli(t, env, "workspace", "list", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws struct{ Workspaces []struct{ ID string } }
+	if decodeOne(t, list, &ws); len(ws.Workspaces) != 1 {
+		t.Fatalf("workspace list = %q", list)
+	}
+	w := ws.Workspaces[0]
+	if _, _, err := cli(t, env, "sso", "show", "--workspace", w.ID); err != nil {
+		t.Fatal(err)
+	}
+	plain := maps.Clone(env)
+	env["ROLLCALL_SECRET_KEY"] = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	out, cancel, done = start()
 	defer cancel()
 	if lines := strings.Count(out.String(), "\n"); lines != 1 || !strings.Contains(out.String(), "listening on http://"+addr) {
 		t.Fatalf("second start output = %q", out.String())
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, _, err := cli(t, plain, "sso", "show", "--workspace", w.ID)
+		if err != nil && strings.Contains(err.Error(), "no --secret-key") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the SP key was not sealed after the server started with a secret key: sso show without it = %v", err)
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -464,6 +464,33 @@ func (s *Server) insertKey(ctx context.Context, k *SPKey) error {
 	return s.store.InsertSPKey(ctx, k)
 }
 
+// SealKeys seals every SP private key stored before the server had a
+// secret key (or by a server started without one), and returns how many
+// it found to seal. The server runs it at start and every minute, so that no
+// request, and no unauthenticated one, ever writes a key. Replicas may
+// run it at once: each replacement happens only if the key is still the
+// plain one it read. Without a secret key it does nothing.
+func (s *Server) SealKeys(ctx context.Context) (int, error) {
+	if s.cfg.Sealer == nil {
+		return 0, nil
+	}
+	list, err := s.store.PlainSPKeys(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, k := range list {
+		if credential.IsSealed(k.KeyPEM) {
+			continue
+		}
+		if err := s.store.ReplaceSPKeyPEM(ctx, k.WorkspaceID, k.ID, k.KeyPEM, s.cfg.Sealer.Seal([]byte(k.KeyPEM), sealContext(k))); err != nil {
+			return n, fmt.Errorf("seal SP key %s of workspace %s: %w", k.ID, k.WorkspaceID, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
 // sealContext binds a sealed key to its row.
 func sealContext(k *SPKey) string { return "saml_sp_keys/" + k.WorkspaceID + "/" + k.ID }
 
@@ -477,13 +504,6 @@ func (s *Server) keys(ctx context.Context, ws string) (*keySet, error) {
 		pk, err := s.parsed.key(k, s.cfg.Sealer)
 		if err != nil {
 			return nil, err
-		}
-		if s.cfg.Sealer != nil && !credential.IsSealed(k.KeyPEM) {
-			// Stored before the server had a secret key: seal it now.
-			sealed := s.cfg.Sealer.Seal([]byte(k.KeyPEM), sealContext(k))
-			if err := s.store.ReplaceSPKeyPEM(ctx, ws, k.ID, k.KeyPEM, sealed); err != nil {
-				s.cfg.Log.Error("seal SP key", "workspace", ws, "key", k.ID, "err", err)
-			}
 		}
 		switch k.Status {
 		case KeyCurrent:

@@ -94,9 +94,9 @@ type Config struct {
 	// 10 min).
 	RequestTTL time.Duration
 	// Sealer, when set, encrypts SP private keys at rest (--secret-key):
-	// new keys are stored sealed, and keys stored before are sealed the
-	// first time they are used. Without it keys are stored as PEM, and a
-	// sealed key cannot be used.
+	// new keys are stored sealed, and keys stored before are sealed by
+	// SealKeys. Without it keys are stored as PEM, and a sealed key cannot
+	// be used.
 	Sealer *credential.Sealer
 	Log    *slog.Logger
 }

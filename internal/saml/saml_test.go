@@ -454,8 +454,9 @@ func TestSessionNotOnOrAfter(t *testing.T) {
 }
 
 // TestSealedSPKeys: with a secret key, SP private keys are stored sealed
-// (new ones at once, older ones on first use) and sign-ins work; a server
-// without the key, or with another one, refuses to use them and says why.
+// (new ones at once, older ones by SealKeys, never by a request) and
+// sign-ins work; a server without the key, or with another one, refuses
+// to use them and says why.
 func TestSealedSPKeys(t *testing.T) {
 	sealer := func(b byte) func(*saml.Config) {
 		s, err := credential.NewSealer(bytes.Repeat([]byte{b}, 32))
@@ -489,6 +490,20 @@ func TestSealedSPKeys(t *testing.T) {
 			}
 			if done := get(t, c, resp.Header.Get("Location")); done.StatusCode != http.StatusSeeOther {
 				t.Fatalf("complete: %d", done.StatusCode)
+			}
+			if r := get(t, browser(t), b.url+"/saml/"+f.ws+"/metadata"); r.StatusCode != http.StatusOK {
+				t.Fatalf("metadata: %d", r.StatusCode)
+			}
+			if k := keys()[0]; !strings.HasPrefix(k.KeyPEM, "-----BEGIN") {
+				t.Fatalf("requests wrote the key: stored as %.20q", k.KeyPEM)
+			}
+			for i, want := range []int{1, 0} { // the second run finds nothing left
+				if n, err := b.srv.SealKeys(ctx); err != nil || n != want {
+					t.Fatalf("SealKeys run %d = %d, %v; want %d", i+1, n, err, want)
+				}
+			}
+			if n, err := f.a.srv.SealKeys(ctx); err != nil || n != 0 { // no secret key: nothing to do
+				t.Fatalf("SealKeys without a secret key = %d, %v", n, err)
 			}
 			if err := b.srv.BeginKeyRollover(ctx, f.ws); err != nil {
 				t.Fatal(err)

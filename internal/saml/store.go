@@ -96,6 +96,9 @@ type Store interface {
 	Connections(ctx context.Context) ([]*Connection, error)
 
 	SPKeys(ctx context.Context, ws string) ([]*SPKey, error)
+	// PlainSPKeys lists the keys of every workspace whose private key is
+	// stored unsealed.
+	PlainSPKeys(ctx context.Context) ([]*SPKey, error)
 	InsertSPKey(ctx context.Context, k *SPKey) error
 	// ReplaceSPKeyPEM changes a key's stored private key from old to
 	// replacement (sealing it); nothing happens if it is no longer old.

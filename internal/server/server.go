@@ -222,6 +222,11 @@ func (s *Server) upkeep() {
 	if _, err := s.DB.TrimProvisioningLog(ctx, now.AddDate(0, 0, -days), rows); err != nil {
 		s.cfg.Log.Warn("upkeep: provisioning log", "err", err)
 	}
+	if n, err := s.SAML.SealKeys(ctx); err != nil {
+		s.cfg.Log.Warn("upkeep: seal SP keys", "err", err)
+	} else if n > 0 {
+		s.cfg.Log.Info("sealed SP private keys with the secret key", "keys", n)
+	}
 	if err := s.SAML.RefreshDue(ctx); err != nil {
 		s.cfg.Log.Warn("upkeep: metadata refresh", "err", err)
 	}

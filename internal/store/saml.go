@@ -127,9 +127,21 @@ func skipLocked(t *Tx) string {
 	return ""
 }
 
+const selectSPKey = "SELECT workspace_id, id, status, key_pem, cert_pem, created FROM saml_sp_keys"
+
 // SPKeys implements saml.Store.
 func (db *DB) SPKeys(ctx context.Context, ws string) ([]*saml.SPKey, error) {
-	rows, err := db.queryRead(ctx, "SELECT workspace_id, id, status, key_pem, cert_pem, created FROM saml_sp_keys WHERE workspace_id = $1 ORDER BY created, id", ws)
+	return db.spKeys(ctx, selectSPKey+" WHERE workspace_id = $1 ORDER BY created, id", ws)
+}
+
+// PlainSPKeys implements saml.Store: keys whose private key is stored as
+// PEM (every sealed value starts with credential.SealedPrefix instead).
+func (db *DB) PlainSPKeys(ctx context.Context) ([]*saml.SPKey, error) {
+	return db.spKeys(ctx, selectSPKey+" WHERE key_pem LIKE '-----BEGIN%' ORDER BY workspace_id, created, id")
+}
+
+func (db *DB) spKeys(ctx context.Context, query string, args ...any) ([]*saml.SPKey, error) {
+	rows, err := db.queryRead(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
