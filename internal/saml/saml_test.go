@@ -246,6 +246,17 @@ func TestRefusals(t *testing.T) {
 				{"unknown InResponseTo", func(t *testing.T) *http.Response {
 					return f.post(t, browser(t), f.a, f.response(t, f.a, "alice@acme.test", "_never-asked"), "")
 				}, 403, "Authentication failed", "unknown_request"},
+				{"answer to an expired request", func(t *testing.T) *http.Response {
+					short := newSP(t, f.db, nil, func(c *saml.Config) { c.RequestTTL = time.Second })
+					c := browser(t)
+					resp := get(t, c, short.url+"/saml/"+f.ws+"/login")
+					if resp.StatusCode != http.StatusFound {
+						t.Fatalf("login: %d", resp.StatusCode)
+					}
+					id := samltest.RequestID(t, resp.Header.Get("Location"))
+					time.Sleep(1100 * time.Millisecond)
+					return f.post(t, c, short, f.response(t, short, "alice@acme.test", id), "")
+				}, 403, "Authentication failed", "unknown_request"},
 				{"IdP-initiated not allowed", func(t *testing.T) *http.Response {
 					return f.post(t, browser(t), f.a, f.response(t, f.a, "alice@acme.test", ""), "")
 				}, 403, "Authentication failed", "idp_initiated_disabled"},

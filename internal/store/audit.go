@@ -10,14 +10,24 @@ import (
 
 // InsertAudit implements directory.Tx.
 func (t *Tx) InsertAudit(e *directory.AuditEntry) error {
+	return t.queryRow(insertAudit, auditArgs(e)...).Scan(&e.ID)
+}
+
+var insertAudit = "INSERT INTO audit_log (" + auditColumns + ") VALUES (" + placeholders(1, auditArgCount) + ") RETURNING id"
+
+// auditColumns are the columns auditArgs fills, in its order.
+const (
+	auditColumns  = "workspace_id, time, actor_kind, actor_id, actor_label, request_id, action, target_type, target_id, detail"
+	auditArgCount = 10
+)
+
+func auditArgs(e *directory.AuditEntry) []any {
 	detail := string(e.Detail)
 	if detail == "" {
 		detail = "{}"
 	}
-	return t.queryRow(`INSERT INTO audit_log (workspace_id, time, actor_kind, actor_id, actor_label, request_id,
-		action, target_type, target_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		e.WorkspaceID, micro(e.Time), e.Actor.Kind, e.Actor.ID, e.Actor.Label, e.Actor.RequestID,
-		e.Action, e.TargetType, e.TargetID, detail).Scan(&e.ID)
+	return []any{e.WorkspaceID, micro(e.Time), e.Actor.Kind, e.Actor.ID, e.Actor.Label, e.Actor.RequestID,
+		e.Action, e.TargetType, e.TargetID, detail}
 }
 
 // Audit implements directory.Reader.

@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -207,16 +208,11 @@ func (db *DB) InsertRequest(ctx context.Context, r *saml.PendingRequest) error {
 // ConsumeResponse implements saml.Store.
 func (db *DB) ConsumeResponse(ctx context.Context, ws, requestID, assertionID string, expires, now time.Time,
 	login *saml.PendingLogin, lastLogin string, entry *directory.AuditEntry) (*saml.PendingRequest, error) {
-	var req *saml.PendingRequest
-	// An accepted response commits lazily: until /complete uses its code
-	// (a durable commit that carries this one to the disk), losing it in
-	// a crash loses only a sign-in nobody finished, and the assertion was
-	// never used. A refusal is kept durably at once.
-	update := db.updateTx
-	if login != nil {
-		update = db.updateLazy
+	if login != nil && entry != nil && db.d.WritableCTE {
+		return db.consumeAccepted(ctx, ws, requestID, assertionID, expires, now, login, lastLogin, entry)
 	}
-	err := update(ctx, func(t *Tx) error {
+	var req *saml.PendingRequest
+	err := db.updateTx(ctx, func(t *Tx) error {
 		req = nil
 		if requestID != "" {
 			r := saml.PendingRequest{}
@@ -264,10 +260,77 @@ func (db *DB) ConsumeResponse(ctx context.Context, ws, requestID, assertionID st
 	return req, err
 }
 
+// consumeAccepted is ConsumeResponse for a response that goes ahead, on an
+// engine with writable CTEs: all of it in one statement, one round trip,
+// committed on the lazy writer. Until /complete uses the code (a durable
+// commit that carries this one to the disk), losing it in a crash loses
+// only a sign-in nobody finished, whose assertion was never used for a
+// session. A refusal goes through the durable transaction instead.
+//
+// The statement deletes the request even when it has expired or the
+// assertion is a replay (the transaction would leave it to expire): an
+// expired request cannot be used, and a replayed assertion answers a
+// request its first use already consumed.
+func (db *DB) consumeAccepted(ctx context.Context, ws, requestID, assertionID string, expires, now time.Time,
+	login *saml.PendingLogin, lastLogin string, entry *directory.AuditEntry) (*saml.PendingRequest, error) {
+	var found, recorded int
+	var auditID sql.NullInt64
+	var reqID, returnTo sql.NullString
+	var browser []byte
+	var reqExpires sql.NullInt64
+	args := []any{ws, requestID, assertionID, micro(expires), micro(now),
+		login.CodeHash, login.MemberID, login.ReturnTo, micro(login.Expires), micro(login.SessionNotOnOrAfter), lastLogin}
+	args = append(args, auditArgs(entry)...)
+	err := db.lazyWriter().QueryRowContext(ctx, consumeAcceptedSQL, args...).
+		Scan(&found, &recorded, &auditID, &reqID, &browser, &returnTo, &reqExpires)
+	switch {
+	case err != nil:
+		return nil, db.translate(err)
+	case requestID != "" && found == 0:
+		return nil, fmt.Errorf("%w: request %s", ErrNotFound, requestID)
+	case requestID != "" && reqExpires.Int64 <= micro(now):
+		return nil, fmt.Errorf("%w: request %s expired at %s", ErrNotFound, requestID, fromMicro(reqExpires.Int64).Format(time.RFC3339))
+	case recorded == 0:
+		return nil, fmt.Errorf("%w: assertion %s was already used", ErrConflict, assertionID)
+	}
+	entry.ID = auditID.Int64
+	var req *saml.PendingRequest
+	if found > 0 {
+		req = &saml.PendingRequest{ID: reqID.String, WorkspaceID: ws, BrowserHash: browser, ReturnTo: returnTo.String, Expires: fromMicro(reqExpires.Int64)}
+		login.BrowserHash, login.ReturnTo = req.BrowserHash, req.ReturnTo
+	}
+	return req, nil
+}
+
+// consumeAcceptedSQL: $1 workspace, $2 request ID ("" for IdP-initiated),
+// $3 assertion ID, $4 its expiry, $5 now, $6-$10 the pending login,
+// $11 the last-login record ("" to keep it), $12-$21 the audit entry.
+var consumeAcceptedSQL = `WITH req AS (
+		DELETE FROM saml_requests WHERE id = $2 AND workspace_id = $1 RETURNING id, browser_hash, return_to, expires
+	), replay AS (
+		INSERT INTO saml_replay (workspace_id, assertion_id, expires)
+		SELECT $1, $3, $4 WHERE $2 = '' OR EXISTS (SELECT 1 FROM req WHERE expires > $5)
+		ON CONFLICT DO NOTHING RETURNING workspace_id
+	), login AS (
+		INSERT INTO saml_logins (code_hash, workspace_id, member_id, browser_hash, return_to, expires, session_not_on_or_after)
+		SELECT $6, $1, $7, req.browser_hash, COALESCE(req.return_to, $8), $9, $10 FROM replay LEFT JOIN req ON TRUE
+	), last AS (
+		INSERT INTO saml_last_logins (workspace_id, data) SELECT $1, $11 FROM replay WHERE $11 <> ''
+		ON CONFLICT (workspace_id) DO UPDATE SET data = excluded.data
+	), audit AS (
+		INSERT INTO audit_log (` + auditColumns + `) SELECT ` + placeholders(12, auditArgCount) + ` FROM replay RETURNING id
+	)
+	SELECT (SELECT COUNT(*) FROM req), (SELECT COUNT(*) FROM replay), (SELECT id FROM audit),
+		req.id, req.browser_hash, req.return_to, req.expires
+	FROM (SELECT 1) one LEFT JOIN req ON TRUE`
+
 // CompleteLogin implements saml.Store. The session is inserted only for
 // an active member, in the same statement that checks it, so a member
 // deactivated while signing in never gets one.
 func (db *DB) CompleteLogin(ctx context.Context, codeHash []byte, check func(*saml.PendingLogin) bool, s *Session) (*saml.PendingLogin, bool, error) {
+	if db.d.WritableCTE {
+		return db.completeLoginCTE(ctx, codeHash, check, s)
+	}
 	var l *saml.PendingLogin
 	var created bool
 	err := db.updateTx(ctx, func(t *Tx) error {
@@ -296,6 +359,51 @@ func (db *DB) CompleteLogin(ctx context.Context, codeHash []byte, check func(*sa
 		return err
 	})
 	return l, created, err
+}
+
+// completeLoginCTE is CompleteLogin in two round trips instead of four: a
+// pending login never changes once written, so it is read and checked
+// first, and then used up and turned into a session in one statement. The
+// DELETE is what makes the code single-use: of two completions racing with
+// one code, only one deletes the row; the other finds it gone.
+func (db *DB) completeLoginCTE(ctx context.Context, codeHash []byte, check func(*saml.PendingLogin) bool, s *Session) (*saml.PendingLogin, bool, error) {
+	var p saml.PendingLogin
+	var expires, sessionCap int64
+	err := db.queryRowRead(ctx, "SELECT code_hash, workspace_id, member_id, browser_hash, return_to, expires, session_not_on_or_after FROM saml_logins WHERE code_hash = $1", codeHash).
+		Scan(&p.CodeHash, &p.WorkspaceID, &p.MemberID, &p.BrowserHash, &p.ReturnTo, &expires, &sessionCap)
+	if err != nil {
+		return nil, false, db.translate(err)
+	}
+	p.Expires, p.SessionNotOnOrAfter = fromMicro(expires), fromMicro(sessionCap)
+	if !check(&p) {
+		res, err := db.execWrite(ctx, "DELETE FROM saml_logins WHERE code_hash = $1", codeHash)
+		if err != nil {
+			return nil, false, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return nil, false, cmp.Or(err, fmt.Errorf("%w: the sign-in code was used meanwhile", ErrNotFound))
+		}
+		return &p, false, nil
+	}
+	s.WorkspaceID, s.MemberID = p.WorkspaceID, p.MemberID
+	var used, created int
+	err = db.queryRowWrite(ctx, `WITH l AS (
+			DELETE FROM saml_logins WHERE code_hash = $1 RETURNING workspace_id, member_id
+		), s AS (
+			INSERT INTO sessions (id, workspace_id, member_id, secret_hash, auth_method, created, last_seen, expires)
+			SELECT $2, m.workspace_id, m.id, $3, $4, $5, $6, $7
+			FROM l JOIN members m ON m.workspace_id = l.workspace_id AND m.id = l.member_id WHERE m.active = TRUE
+			RETURNING id
+		)
+		SELECT (SELECT COUNT(*) FROM l), (SELECT COUNT(*) FROM s)`,
+		codeHash, s.ID, s.SecretHash, s.AuthMethod, micro(s.Created), micro(s.LastSeen), micro(s.Expires)).Scan(&used, &created)
+	switch {
+	case err != nil:
+		return nil, false, db.translate(err)
+	case used == 0:
+		return nil, false, fmt.Errorf("%w: the sign-in code was used meanwhile", ErrNotFound)
+	}
+	return &p, created == 1, nil
 }
 
 // UpdateMetadata implements saml.Store.

@@ -63,10 +63,10 @@ type Dialect struct {
 	CacheStatements bool
 	// IsForeignKey reports whether err is a foreign key violation.
 	IsForeignKey func(err error) bool
-	// LazyCommit is run first in a transaction whose commit need not wait
-	// for the disk ("" where no commit waits for it: SQLite's WAL with
-	// synchronous=NORMAL). See updateLazy.
-	LazyCommit string
+	// WritableCTE says statements may change tables in WITH clauses
+	// (PostgreSQL), so that a transaction's several writes can be one
+	// statement and one round trip.
+	WritableCTE bool
 	// Explain prefixes a query to get the engine's plan for it.
 	Explain string
 	// PreferIndexes is run first in a transaction whose plans should use
@@ -78,6 +78,7 @@ type Dialect struct {
 // DB is a Rollcall database on one engine. It is safe for concurrent use.
 type DB struct {
 	write *sql.DB // the writer pool (a single connection on SQLite)
+	lazy  *sql.DB // writes whose commit need not wait for the disk (SetLazyWriter); nil: write
 	read  *sql.DB // the reader pool (the same pool on PostgreSQL)
 	d     Dialect
 	now   func() time.Time
@@ -98,6 +99,26 @@ type DB struct {
 func New(write, read *sql.DB, d Dialect) *DB {
 	return &DB{write: write, read: read, d: d, now: time.Now, cache: map[string]string{}, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}, readStmts: map[string]*sql.Stmt{},
 		totals: newRecent[string, int](totalTTL, totalEntries), cursors: newRecent[cursorKey, string](cursorTTL, cursorEntries)}
+}
+
+// SetLazyWriter gives the DB a second writer pool whose commits return
+// before their WAL reaches the disk (PostgreSQL's synchronous_commit off
+// on its connections). It is used only for writes whose loss in a
+// database crash is harmless because nothing outside the database acts on
+// them until a later, durable commit that depends on them: PostgreSQL
+// writes its WAL in order, so that commit's flush carries them to the
+// disk too, and a crash loses only work nobody used yet (a sign-in that
+// had not completed; see ConsumeResponse). Each such commit skips a wait
+// of about half a millisecond on the machine of BENCHMARKS.md. The DB
+// closes the pool.
+func (db *DB) SetLazyWriter(p *sql.DB) { db.lazy = p }
+
+// lazyWriter is the pool for writes that may commit lazily.
+func (db *DB) lazyWriter() *sql.DB {
+	if db.lazy != nil {
+		return db.lazy
+	}
+	return db.write
 }
 
 // SetClock replaces the clock used for transaction times (tests).
@@ -127,6 +148,9 @@ func (db *DB) Close() error {
 	db.stmts, db.readStmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
 	db.mu.Unlock()
 	errs = append(errs, db.write.Close())
+	if db.lazy != nil {
+		errs = append(errs, db.lazy.Close())
+	}
 	if db.read != db.write {
 		errs = append(errs, db.read.Close())
 	}
@@ -182,25 +206,6 @@ func (db *DB) updateTx(ctx context.Context, fn func(*Tx) error) error {
 		}
 		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
 	}
-}
-
-// updateLazy is updateTx for a transaction whose loss in a database crash
-// is harmless because nothing outside the database acts on it until a
-// later transaction that depends on it commits durably. PostgreSQL writes
-// its WAL in order, so that later commit's flush carries this one's
-// records to the disk too; what a crash can lose is only work nobody used
-// yet (a sign-in that had not completed). The commit skips its own wait
-// for the disk, about half a millisecond on the machine in BENCHMARKS.md.
-func (db *DB) updateLazy(ctx context.Context, fn func(*Tx) error) error {
-	if db.d.LazyCommit == "" {
-		return db.updateTx(ctx, fn)
-	}
-	return db.updateTx(ctx, func(t *Tx) error {
-		if _, err := t.exec(db.d.LazyCommit); err != nil {
-			return err
-		}
-		return fn(t)
-	})
 }
 
 func (db *DB) update(ctx context.Context, fn func(*Tx) error) error {

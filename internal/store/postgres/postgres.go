@@ -15,8 +15,9 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 
 	"rollcall/internal/store"
 )
@@ -44,7 +45,7 @@ func Dialect() store.Dialect {
 		IsForeignKey:  func(err error) bool { return code(err) == "23503" },
 		IsRetryable:   func(err error) bool { c := code(err); return c == "40001" || c == "40P01" },
 		MigrationLock: "SELECT pg_advisory_xact_lock(727165)",
-		LazyCommit:    "SET LOCAL synchronous_commit TO off",
+		WritableCTE:   true,
 		Explain:       "EXPLAIN ",
 		PreferIndexes: "SET LOCAL enable_seqscan TO off",
 	}
@@ -64,6 +65,18 @@ func Open(ctx context.Context, url string) (*store.DB, error) {
 		return nil, err
 	}
 	db := store.New(pool, pool, Dialect())
+	// The lazy writer (store.DB.SetLazyWriter): the same server and
+	// settings, with commits that do not wait for the WAL flush.
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database URL: %w", err)
+	}
+	cfg.RuntimeParams["synchronous_commit"] = "off"
+	lazy := stdlib.OpenDB(*cfg)
+	lazy.SetMaxOpenConns(8)
+	lazy.SetMaxIdleConns(8)
+	db.SetLazyWriter(lazy)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
