@@ -198,10 +198,19 @@ func (db *DB) SetSPKeyStatus(ctx context.Context, ws string, status map[string]s
 	})
 }
 
-// InsertRequest implements saml.Store.
+// InsertRequest implements saml.Store. The request commits lazily (see
+// SetLazyWriter): only the ACS acts on it, and a sign-in completes only
+// after a durable commit that carries it to the disk; a crash before that
+// costs the member a second click.
 func (db *DB) InsertRequest(ctx context.Context, r *saml.PendingRequest) error {
-	_, err := db.execWrite(ctx, "INSERT INTO saml_requests (id, workspace_id, browser_hash, return_to, expires) VALUES ($1, $2, $3, $4, $5)",
-		r.ID, r.WorkspaceID, r.BrowserHash, r.ReturnTo, micro(r.Expires))
+	const insert = "INSERT INTO saml_requests (id, workspace_id, browser_hash, return_to, expires) VALUES ($1, $2, $3, $4, $5)"
+	args := []any{r.ID, r.WorkspaceID, r.BrowserHash, r.ReturnTo, micro(r.Expires)}
+	var err error
+	if db.lazy != nil {
+		_, err = db.lazy.ExecContext(ctx, insert, args...)
+	} else {
+		_, err = db.execWrite(ctx, insert, args...)
+	}
 	return db.translate(err)
 }
 
