@@ -117,12 +117,13 @@ type Store interface {
 	// one). lastLogin, when set, replaces the connection's last-login
 	// record; entry, when set, goes to the audit log.
 	ConsumeResponse(ctx context.Context, ws, requestID, assertionID string, expires, now time.Time, login *PendingLogin, lastLogin string, entry *directory.AuditEntry) (*PendingRequest, error)
-	// CompleteLogin finishes a sign-in in one transaction: it deletes and
-	// returns the pending login of codeHash (directory.ErrNotFound if there
-	// is none), and, when check accepts it and its member is still active,
-	// stores s for that member (s's WorkspaceID and MemberID are set from
-	// the login; check may adjust s). created says whether s was stored.
-	// The login is used up either way.
+	// CompleteLogin finishes a sign-in: it returns the pending login of
+	// codeHash (directory.ErrNotFound if there is none, or if another
+	// completion used it first), and, when check accepts it and its member
+	// is still active, stores s for that member in the same atomic write
+	// that deletes the login (s's WorkspaceID and MemberID are set from the
+	// login; check may adjust s). created says whether s was stored. The
+	// login is used up either way.
 	CompleteLogin(ctx context.Context, codeHash []byte, check func(*PendingLogin) bool, s *session.Session) (l *PendingLogin, created bool, err error)
 	// UpdateMetadata stores the outcome of a metadata refresh without
 	// touching the rest of the connection.

@@ -163,13 +163,17 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
-// Stats returns pool statistics for metrics: the writer pool, and the
-// reader pool when it is separate.
+// Stats returns pool statistics for metrics: the writer pool, the reader
+// pool when it is separate, and the lazy writer when there is one.
 func (db *DB) Stats() map[string]sql.DBStats {
+	out := map[string]sql.DBStats{"write": db.write.Stats(), "read": db.read.Stats()}
 	if db.read == db.write {
-		return map[string]sql.DBStats{"main": db.write.Stats()}
+		out = map[string]sql.DBStats{"main": db.write.Stats()}
 	}
-	return map[string]sql.DBStats{"write": db.write.Stats(), "read": db.read.Stats()}
+	if db.lazy != nil {
+		out["lazy"] = db.lazy.Stats()
+	}
+	return out
 }
 
 var paramRE = regexp.MustCompile(`\$(\d+)`)
