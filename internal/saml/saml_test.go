@@ -64,7 +64,7 @@ func newSP(t testing.TB, db *store.DB, fetcher *saml.Fetcher, opts ...func(*saml
 		o(&cfg)
 	}
 	srv := saml.New(cfg, dir, db, sessions, pages, fetcher)
-	pages.SSO = func(ctx context.Context, ws string) bool { _, err := db.Connection(ctx, ws); return err == nil }
+	pages.SSO = func(ctx context.Context, ws string) bool { ok, _ := db.HasConnection(ctx, ws); return ok }
 	mux := http.NewServeMux()
 	srv.Register(mux)
 	pages.Register(mux)

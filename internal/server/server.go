@@ -157,8 +157,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Sealer: cfg.Sealer, Log: cfg.Log}, s.Dir, db, s.Sessions, s.Web, &saml.Fetcher{AllowPrivate: cfg.AllowPrivateAddresses})
 	s.Web.SSO = func(ctx context.Context, ws string) bool {
-		_, err := db.Connection(ctx, ws)
-		return err == nil
+		ok, err := db.HasConnection(ctx, ws)
+		if err != nil {
+			cfg.Log.Warn("sign-in page: is SSO configured?", "workspace", ws, "err", err)
+		}
+		return ok
 	}
 	s.SAML.Register(mux)
 	s.Web.Register(mux)

@@ -60,6 +60,15 @@ func (db *DB) Connection(ctx context.Context, ws string) (*saml.Connection, erro
 	return c, db.translate(err)
 }
 
+// HasConnection reports whether the workspace has an IdP configured,
+// without reading the connection (its metadata can be large): the sign-in
+// page asks on every view whether to offer SSO.
+func (db *DB) HasConnection(ctx context.Context, ws string) (bool, error) {
+	var ok bool
+	err := db.queryRowRead(ctx, "SELECT EXISTS (SELECT 1 FROM saml_connections WHERE workspace_id = $1)", ws).Scan(&ok)
+	return ok, err
+}
+
 // Connections implements saml.Store.
 func (db *DB) Connections(ctx context.Context) ([]*saml.Connection, error) {
 	rows, err := db.queryRead(ctx, selectConnection+" ORDER BY workspace_id")

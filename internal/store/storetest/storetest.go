@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"rollcall/internal/directory"
+	"rollcall/internal/saml"
 	"rollcall/internal/store"
 )
 
@@ -42,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"TenantIsolation", testTenantIsolation},
 		{"MemberQueries", testMemberQueries},
 		{"IndexedFilters", testIndexedFilters},
+		{"HasConnection", testHasConnection},
 		{"Pagination", testPagination},
 		{"Groups", testGroups},
 		{"GroupRoles", testGroupRoles},
@@ -703,6 +705,27 @@ func testIndexedFilters(t *testing.T, db *store.DB) {
 		}
 		if !usesIndex(plan, tc.index) {
 			t.Errorf("%s: no index answers it on %s:\n%s", tc.name, db.Engine(), plan)
+		}
+	}
+}
+
+// testHasConnection: the sign-in page's question, whether a workspace has
+// an IdP configured, per workspace.
+func testHasConnection(t *testing.T, db *store.DB) {
+	svc := directory.NewService(db)
+	ctx := ctxFor(t)
+	a, b := newWorkspace(t, svc).ID, newWorkspace(t, svc).ID
+	if ok, err := db.HasConnection(ctx, a); err != nil || ok {
+		t.Fatalf("before configuring: %v %v", ok, err)
+	}
+	now := time.Now()
+	if err := db.SaveConnection(ctx, &saml.Connection{WorkspaceID: a, IdPEntityID: "https://idp.example.com", IdPSSOURL: "https://idp.example.com/sso",
+		Created: now, Modified: now}); err != nil {
+		t.Fatal(err)
+	}
+	for ws, want := range map[string]bool{a: true, b: false, "nope": false} {
+		if ok, err := db.HasConnection(ctx, ws); err != nil || ok != want {
+			t.Errorf("HasConnection(%s) = %v, %v; want %v", ws, ok, err, want)
 		}
 	}
 }
