@@ -110,20 +110,11 @@ func cmdCredentialRevoke(kind credential.Kind) func(context.Context, *env, []str
 			return usagef("%s: --id is required", name)
 		}
 		return e.withDir(ctx, &c, func(_ *directory.Service, creds *credential.Service) error {
-			list, err := creds.List(ctx, *ws, kind)
-			if err != nil {
+			if err := creds.Revoke(cliContext(ctx), *ws, kind, *id); err != nil {
 				return err
 			}
-			for _, cr := range list {
-				if cr.ID == *id || cr.ClientID() == *id {
-					if err := creds.Revoke(cliContext(ctx), *ws, cr.ID); err != nil {
-						return err
-					}
-					fmt.Fprintf(e.stdout, "revoked %s %s\n", strings.ReplaceAll(string(kind), "_", " "), *id)
-					return nil
-				}
-			}
-			return directory.Errorf(directory.ENOTFOUND, "no %s %q in workspace %s", strings.ReplaceAll(string(kind), "_", " "), *id, *ws)
+			fmt.Fprintf(e.stdout, "revoked %s %s\n", strings.ReplaceAll(string(kind), "_", " "), *id)
+			return nil
 		})
 	}
 }

@@ -168,6 +168,9 @@ func TestAPICredentialsGroupsSSO(t *testing.T) {
 			if code != 200 || len(list) != 1 || strings.Contains(fmt.Sprint(list), tok) {
 				t.Fatalf("list scim tokens (must not show secrets): %d %v", code, body)
 			}
+			if code, _ = f.do(t, "DELETE", base+"/api-keys/"+id, ""); code != 404 { // a SCIM token is not an API key
+				t.Fatalf("revoke a SCIM token as an API key: %d", code)
+			}
 			if code, _ = f.do(t, "DELETE", base+"/scim-tokens/"+id, ""); code != 204 {
 				t.Fatalf("revoke: %d", code)
 			}

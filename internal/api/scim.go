@@ -88,23 +88,7 @@ func (s *Server) createCredential(kind credential.Kind) func(http.ResponseWriter
 
 func (s *Server) revokeCredential(kind credential.Kind) func(http.ResponseWriter, *http.Request, string) {
 	return func(w http.ResponseWriter, r *http.Request, ws string) {
-		id := r.PathValue("id")
-		list, err := s.Creds.List(r.Context(), ws, kind)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		found := false
-		for _, c := range list {
-			if c.ID == id || c.ClientID() == id {
-				found = true
-			}
-		}
-		if !found {
-			s.Error(w, r, directory.Errorf(directory.ENOTFOUND, "no %s %q in this workspace", kind, id))
-			return
-		}
-		if err := s.Creds.Revoke(r.Context(), ws, id); err != nil {
+		if err := s.Creds.Revoke(r.Context(), ws, kind, r.PathValue("id")); err != nil {
 			s.Error(w, r, err)
 			return
 		}

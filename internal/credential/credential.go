@@ -263,13 +263,16 @@ func (s *Service) List(ctx context.Context, ws string, kind Kind) ([]*Credential
 	return s.store.Credentials(ctx, ws, kind)
 }
 
-// Revoke revokes a credential of workspace ws (and, for a client, the
-// access tokens issued to it).
-func (s *Service) Revoke(ctx context.Context, ws, id string) error {
+// Revoke revokes a credential of workspace ws and of the given kind (and,
+// for a client, the access tokens issued to it). id is its ID or, for a
+// client, its client ID. Another workspace's credential, or one of
+// another kind (an API key named on the SCIM token endpoint), is not
+// found.
+func (s *Service) Revoke(ctx context.Context, ws string, kind Kind, id string) error {
 	id = strings.TrimPrefix(id, ClientIDPrefix)
 	c, _, err := s.store.Credential(ctx, id)
-	if errors.Is(err, directory.ErrNotFound) || (err == nil && c.WorkspaceID != ws) {
-		return directory.Errorf(directory.ENOTFOUND, "credential %q not found", id)
+	if errors.Is(err, directory.ErrNotFound) || (err == nil && (c.WorkspaceID != ws || c.Kind != kind)) {
+		return directory.Errorf(directory.ENOTFOUND, "no %s %q in this workspace", strings.ReplaceAll(string(kind), "_", " "), id)
 	} else if err != nil {
 		return err
 	}

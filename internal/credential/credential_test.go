@@ -88,10 +88,16 @@ func TestTokens(t *testing.T) {
 			if _, err := creds.Authenticate(ctx, a, tok, credential.KindSCIMToken); err != nil {
 				t.Fatal("old token stopped working before revocation")
 			}
-			if err := creds.Revoke(ctx, b, c.ID); directory.ErrorCode(err) != directory.ENOTFOUND {
+			if err := creds.Revoke(ctx, b, credential.KindSCIMToken, c.ID); directory.ErrorCode(err) != directory.ENOTFOUND {
 				t.Fatalf("revoke from other workspace: %v", err)
 			}
-			if err := creds.Revoke(ctx, a, c.ID); err != nil {
+			if err := creds.Revoke(ctx, a, credential.KindAPIKey, c.ID); directory.ErrorCode(err) != directory.ENOTFOUND {
+				t.Fatalf("revoke as another kind of credential: %v", err)
+			}
+			if _, err := creds.Authenticate(ctx, a, tok, credential.KindSCIMToken); err != nil {
+				t.Fatal("revoking as another kind revoked the token")
+			}
+			if err := creds.Revoke(ctx, a, credential.KindSCIMToken, c.ID); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := creds.Authenticate(ctx, a, tok, credential.KindSCIMToken); !errors.Is(err, credential.ErrUnauthorized) {
@@ -147,7 +153,7 @@ func TestClientCredentials(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := creds.Revoke(ctx, a, client.ClientID()); err != nil {
+			if err := creds.Revoke(ctx, a, credential.KindSCIMClient, client.ClientID()); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := creds.Authenticate(ctx, a, tok2, credential.KindAccessToken); !errors.Is(err, credential.ErrUnauthorized) {

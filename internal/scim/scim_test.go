@@ -55,7 +55,7 @@ func TestAuthentication(t *testing.T) {
 	c, tok, _ := f.srv.Creds.Create(ctx, f.ws, credential.KindSCIMToken, "old")
 	f.token = tok
 	f.do("GET", "/Users", "").want(t, 200)
-	if err := f.srv.Creds.Revoke(ctx, f.ws, c.ID); err != nil {
+	if err := f.srv.Creds.Revoke(ctx, f.ws, credential.KindSCIMToken, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	f.do("GET", "/Users", "").want(t, 401)
