@@ -61,7 +61,7 @@ func boolLiteral(b bool) string {
 // compiler turns a directory.Cond into SQL with $n parameters.
 type compiler struct {
 	d      *Dialect
-	args   []any
+	args   []any // args[0] is the workspace: $1 names it
 	fields map[directory.Field]column
 	depth  int
 }
@@ -99,7 +99,9 @@ func (c *compiler) cond(x directory.Cond) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return "EXISTS (SELECT 1 FROM member_emails e WHERE e.workspace_id = m.workspace_id AND e.member_id = m.id AND (" + s + "))", nil
+		// An uncorrelated IN, so that the email index drives the query:
+		// SQLite runs a correlated EXISTS once per member of the workspace.
+		return "m.id IN (SELECT e.member_id FROM member_emails e WHERE e.workspace_id = $1 AND (" + s + "))", nil
 	case directory.Compare:
 		return c.compare(x)
 	}

@@ -730,16 +730,35 @@ func testHasConnection(t *testing.T, db *store.DB) {
 	}
 }
 
-// usesIndex reports whether a plan reads the named index (PostgreSQL:
-// "Index Scan using name", "Bitmap Index Scan on name"; SQLite: "SEARCH m
-// USING INDEX name (…)").
+// usesIndex reports whether a plan reads the named index and does not
+// walk the workspace's members some other way: no SQLite "SCAN m" or
+// "SEARCH m USING … (workspace_id=?)" (a walk of the workspace through the
+// key, with the filter tried per member), and no PostgreSQL scan of
+// members whose only index condition is the workspace. The named index's
+// own line is exempt (members_inactive's key is the workspace alone).
 func usesIndex(plan, index string) bool {
-	for _, line := range strings.Split(plan, "\n") {
+	lines := strings.Split(plan, "\n")
+	found := false
+	for i, line := range lines {
 		if strings.Contains(line, " "+index+" ") && strings.Contains(strings.ToLower(line), "index") {
-			return true
+			found = true
+			continue
+		}
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "SCAN m") || (strings.HasPrefix(trimmed, "SEARCH m ") && strings.HasSuffix(trimmed, "(workspace_id=?)")) {
+			return false
+		}
+		if strings.Contains(line, "Seq Scan on members ") {
+			return false
+		}
+		if strings.Contains(line, " on members m") && i+1 < len(lines) {
+			next := strings.TrimSpace(lines[i+1])
+			if strings.HasPrefix(next, "Index Cond:") && !strings.Contains(next, " AND ") {
+				return false
+			}
 		}
 	}
-	return false
+	return found
 }
 
 func testPagination(t *testing.T, db *store.DB) {
