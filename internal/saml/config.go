@@ -466,10 +466,12 @@ func (s *Server) insertKey(ctx context.Context, k *SPKey) error {
 
 // SealKeys seals every SP private key stored before the server had a
 // secret key (or by a server started without one), and returns how many
-// it found to seal. The server runs it at start and every minute, so that no
-// request, and no unauthenticated one, ever writes a key. Replicas may
-// run it at once: each replacement happens only if the key is still the
-// plain one it read. Without a secret key it does nothing.
+// it found to seal (another replica may have sealed some of them first).
+// The server runs it at start and then hourly, so that no request seals
+// a key (a request only ever writes a workspace's first key, sealed when
+// the server has a secret key). Replicas may run it at once: each
+// replacement happens only if the key is still the plain one it read.
+// Without a secret key it does nothing.
 func (s *Server) SealKeys(ctx context.Context) (int, error) {
 	if s.cfg.Sealer == nil {
 		return 0, nil

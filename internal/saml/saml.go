@@ -585,8 +585,10 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		s.pages.Error(w, r, http.StatusBadRequest, "Authentication failed", "This sign-in link is not valid. Start again from the sign-in page.")
 		return
 	}
-	// The checks run inside the transaction that uses the code up, and the
-	// session is stored in it only for a member who is still active.
+	// The code is used up and the session stored in one atomic write, only
+	// for a member who is still active; check runs on the pending login
+	// just before (inside that transaction on SQLite; on PostgreSQL on the
+	// row as read, which never changes once written).
 	refused := "" // why check refused the login
 	sess, cookie := s.sessions.New(ws, "", "saml")
 	l, created, err := s.store.CompleteLogin(ctx, credential.Hash(code), func(l *PendingLogin) bool {

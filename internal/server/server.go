@@ -225,18 +225,19 @@ func (s *Server) upkeep() {
 	if _, err := s.DB.TrimProvisioningLog(ctx, now.AddDate(0, 0, -days), rows); err != nil {
 		s.cfg.Log.Warn("upkeep: provisioning log", "err", err)
 	}
-	if n, err := s.SAML.SealKeys(ctx); err != nil {
-		s.cfg.Log.Warn("upkeep: seal SP keys", "err", err)
-	} else if n > 0 {
-		s.cfg.Log.Info("sealed SP private keys with the secret key", "keys", n)
-	}
 	if err := s.SAML.RefreshDue(ctx); err != nil {
 		s.cfg.Log.Warn("upkeep: metadata refresh", "err", err)
 	}
-	if now.Sub(s.lastCertCheck) > time.Hour {
+	if now.Sub(s.lastCertCheck) > time.Hour { // at start, then hourly
 		s.lastCertCheck = now
 		if err := s.SAML.CheckCertificates(ctx); err != nil {
 			s.cfg.Log.Warn("upkeep: certificate check", "err", err)
+		}
+		// Reads every SP key's stored form: hourly, not every minute.
+		if n, err := s.SAML.SealKeys(ctx); err != nil {
+			s.cfg.Log.Warn("upkeep: seal SP keys", "err", err)
+		} else if n > 0 {
+			s.cfg.Log.Info("sealed SP private keys with the secret key", "keys", n)
 		}
 	}
 }

@@ -306,9 +306,8 @@ func (db *DB) memberQuerySQL(ws string, q directory.MemberQuery) (where, order s
 // MemberIndexPlan returns the engine's plan for counting the members q
 // selects, made as if the engine preferred indexes to scans (PostgreSQL's
 // enable_seqscan off, since on a small table it would rightly scan). It
-// shows whether a filter can be answered through an index: the store
-// suite checks every filter the SCIM issue says is indexed, and an
-// operator can ask it about a slow one.
+// shows whether a filter can be answered through an index; the store
+// suite checks with it every filter the SCIM issue says is indexed.
 func (db *DB) MemberIndexPlan(ctx context.Context, ws string, q directory.MemberQuery) (string, error) {
 	where, _, args, _, err := db.memberQuerySQL(ws, q)
 	if err != nil {

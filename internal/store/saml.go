@@ -208,9 +208,10 @@ func (db *DB) SetSPKeyStatus(ctx context.Context, ws string, status map[string]s
 }
 
 // InsertRequest implements saml.Store. The request commits lazily (see
-// SetLazyWriter): only the ACS acts on it, and a sign-in completes only
-// after a durable commit that carries it to the disk; a crash before that
-// costs the member a second click.
+// SetLazyWriter): only the ACS reads it, and a sign-in completes only
+// after a durable commit that carries it to the disk. A crash before that
+// costs the member a second click (the IdP's answer to the lost request
+// is refused as unknown_request, and recorded so).
 func (db *DB) InsertRequest(ctx context.Context, r *saml.PendingRequest) error {
 	const insert = "INSERT INTO saml_requests (id, workspace_id, browser_hash, return_to, expires) VALUES ($1, $2, $3, $4, $5)"
 	args := []any{r.ID, r.WorkspaceID, r.BrowserHash, r.ReturnTo, micro(r.Expires)}
@@ -278,17 +279,21 @@ func (db *DB) ConsumeResponse(ctx context.Context, ws, requestID, assertionID st
 	return req, err
 }
 
-// consumeAccepted is ConsumeResponse for a response that goes ahead, on an
+// consumeAccepted is ConsumeResponse for a response the ACS accepted, on an
 // engine with writable CTEs: all of it in one statement, one round trip,
 // committed on the lazy writer. Until /complete uses the code (a durable
 // commit that carries this one to the disk), losing it in a crash loses
 // only a sign-in nobody finished, whose assertion was never used for a
-// session. A refusal goes through the durable transaction instead.
+// session; what an admin could have seen of it meanwhile (the audit entry
+// of the accepted response, the last-login record) is lost with it. A
+// response the ACS refused goes through the durable transaction.
 //
-// The statement deletes the request even when it has expired or the
-// assertion is a replay (the transaction would leave it to expire): an
-// expired request cannot be used, and a replayed assertion answers a
-// request its first use already consumed.
+// The statement may itself refuse (no such request, an expired one, an
+// assertion ID already recorded); it then still deletes the request, where
+// the transaction would leave it to expire, and that delete commits lazily
+// too. An expired request cannot be used anyway, and a request whose
+// answer reuses a recorded assertion ID can only come from an IdP that
+// repeats IDs, which is refused either way.
 func (db *DB) consumeAccepted(ctx context.Context, ws, requestID, assertionID string, expires, now time.Time,
 	login *saml.PendingLogin, lastLogin string, entry *directory.AuditEntry) (*saml.PendingRequest, error) {
 	var found, recorded int

@@ -108,9 +108,10 @@ func New(write, read *sql.DB, d Dialect) *DB {
 // them until a later, durable commit that depends on them: PostgreSQL
 // writes its WAL in order, so that commit's flush carries them to the
 // disk too, and a crash loses only work nobody used yet (a sign-in that
-// had not completed; see ConsumeResponse). Each such commit skips a wait
-// of about half a millisecond on the machine of BENCHMARKS.md. The DB
-// closes the pool.
+// had not completed; see ConsumeResponse), with what an admin may have
+// seen of it meanwhile (its audit entry). Each such commit skips a wait
+// of about half a millisecond on the machine of BENCHMARKS.md. Without a
+// lazy writer those writes go to the writer. The DB closes the pool.
 func (db *DB) SetLazyWriter(p *sql.DB) { db.lazy = p }
 
 // lazyWriter is the pool for writes that may commit lazily.

@@ -66,7 +66,9 @@ func Open(ctx context.Context, url string) (*store.DB, error) {
 	}
 	db := store.New(pool, pool, Dialect())
 	// The lazy writer (store.DB.SetLazyWriter): the same server and
-	// settings, with commits that do not wait for the WAL flush.
+	// settings, with commits that do not wait for the WAL flush. It is a
+	// startup parameter, which a pooler may refuse (PgBouncer does unless
+	// told to ignore it); then every write simply waits for the disk.
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		db.Close()
@@ -76,7 +78,11 @@ func Open(ctx context.Context, url string) (*store.DB, error) {
 	lazy := stdlib.OpenDB(*cfg)
 	lazy.SetMaxOpenConns(8)
 	lazy.SetMaxIdleConns(8)
-	db.SetLazyWriter(lazy)
+	if err := lazy.PingContext(ctx); err != nil {
+		lazy.Close()
+	} else {
+		db.SetLazyWriter(lazy)
+	}
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
