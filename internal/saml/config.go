@@ -443,25 +443,26 @@ func (s *Server) ensureKeys(ctx context.Context, ws string) (*keySet, error) {
 	if err != nil || ks.current != nil {
 		return ks, err
 	}
-	k, err := newKey(ws, s.EntityID(ws), s.now().UTC())
-	if err != nil {
-		return nil, err
-	}
-	k.Status = KeyCurrent
 	// Another replica (or request) making the first key at the same moment
 	// wins the unique (workspace, state) index: use its key.
-	if err := s.insertKey(ctx, k); err != nil && !errors.Is(err, directory.ErrConflict) {
+	if _, err := s.addKey(ctx, ws, KeyCurrent); err != nil && !errors.Is(err, directory.ErrConflict) {
 		return nil, err
 	}
 	return s.keys(ctx, ws)
 }
 
-// insertKey stores a new SP key, sealed when the server has a secret key.
-func (s *Server) insertKey(ctx context.Context, k *SPKey) error {
+// addKey makes a new SP key pair with the given status and stores it,
+// sealed when the server has a secret key.
+func (s *Server) addKey(ctx context.Context, ws, status string) (*SPKey, error) {
+	k, err := newKey(ws, s.EntityID(ws), s.now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	k.Status = status
 	if s.cfg.Sealer != nil {
 		k.KeyPEM = s.cfg.Sealer.Seal([]byte(k.KeyPEM), sealContext(k))
 	}
-	return s.store.InsertSPKey(ctx, k)
+	return k, s.store.InsertSPKey(ctx, k)
 }
 
 // SealKeys seals every SP private key stored before the server had a
@@ -542,12 +543,8 @@ func (s *Server) BeginKeyRollover(ctx context.Context, ws string) error {
 	if ks.next != nil {
 		return directory.Errorf(directory.ECONFLICT, "a rollover is already in progress; complete it first")
 	}
-	k, err := newKey(ws, s.EntityID(ws), s.now().UTC())
+	k, err := s.addKey(ctx, ws, KeyNext)
 	if err != nil {
-		return err
-	}
-	k.Status = KeyNext
-	if err := s.insertKey(ctx, k); err != nil {
 		return err
 	}
 	s.audit(ctx, ws, "sso.sp_key_rollover_started", map[string]any{"next_key": k.ID})
@@ -597,12 +594,8 @@ func (s *Server) ResetKeys(ctx context.Context, ws string) error {
 	if err := s.store.SetSPKeyStatus(ctx, ws, change); err != nil {
 		return err
 	}
-	k, err := newKey(ws, s.EntityID(ws), s.now().UTC())
+	k, err := s.addKey(ctx, ws, KeyCurrent)
 	if err != nil {
-		return err
-	}
-	k.Status = KeyCurrent
-	if err := s.insertKey(ctx, k); err != nil {
 		return err
 	}
 	s.audit(ctx, ws, "sso.sp_keys_reset", map[string]any{"discarded_keys": ids, "current_key": k.ID})

@@ -64,10 +64,8 @@ func TestMetadataRefreshRotation(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
-			db := dbtest.Open(t, engine)
-			dir := directory.NewService(db)
+			db, dir, ws := newWorkspace(t, engine, "Rotating")
 			ctx := context.Background()
-			w, _ := dir.CreateWorkspace(ctx, "Rotating")
 			old := samltest.New(t, "https://idp.example.com/rot", time.Time{})
 			next := samltest.New(t, old.EntityID, time.Time{})
 			var mu sync.Mutex
@@ -81,20 +79,21 @@ func TestMetadataRefreshRotation(t *testing.T) {
 			a := newSP(t, db, &saml.Fetcher{AllowPrivate: true})
 			now := time.Now()
 			a.srv.SetClock(func() time.Time { return now })
-			if _, err := a.srv.Configure(ctx, w.ID, saml.Settings{MetadataURL: mdSrv.URL}); err != nil {
+			if _, err := a.srv.Configure(ctx, ws, saml.Settings{MetadataURL: mdSrv.URL}); err != nil {
 				t.Fatal(err)
 			}
-			_, err := dir.CreateMember(ctx, w.ID, &directory.Member{UserName: "r@acme.test", Active: true})
+			_, err := dir.CreateMember(ctx, ws, &directory.Member{UserName: "r@acme.test", Active: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			f := &fixture{db: db, dir: dir, ws: w.ID, idp: next, a: a}
+			f := &fixture{db: db, dir: dir, ws: ws, idp: next, a: a}
 			signIn := func() int {
 				c := browser(t)
-				resp := get(t, c, a.url+"/saml/"+w.ID+"/login")
+				resp := get(t, c, a.url+"/saml/"+ws+"/login")
 				id := samltest.RequestID(t, resp.Header.Get("Location"))
-				r := next.Response(t, samltest.Assertion{ACSURL: a.url + "/saml/" + w.ID + "/acs", Audience: a.url + "/saml/" + w.ID + "/metadata",
-					InResponseTo: id, NameID: "r@acme.test", Now: now})
+				as := f.assertion(a, "r@acme.test", id)
+				as.Now = now
+				r := next.Response(t, as)
 				return f.post(t, c, a, r, "").StatusCode
 			}
 			if code := signIn(); code != http.StatusForbidden {
@@ -118,7 +117,7 @@ func TestMetadataRefreshRotation(t *testing.T) {
 			if code := signIn(); code != http.StatusSeeOther {
 				t.Fatalf("after refresh: %d", code)
 			}
-			entries, _ := db.Audit(ctx, w.ID, directory.AuditQuery{Limit: 50})
+			entries, _ := db.Audit(ctx, ws, directory.AuditQuery{Limit: 50})
 			found := false
 			for _, e := range entries {
 				found = found || e.Action == "sso.idp_certificates_changed"
@@ -134,7 +133,7 @@ func TestMetadataRefreshRotation(t *testing.T) {
 			if err := a.srv.RefreshDue(ctx); err != nil {
 				t.Fatal(err)
 			}
-			info, _ := a.srv.Show(ctx, w.ID)
+			info, _ := a.srv.Show(ctx, ws)
 			if info.IdPMetadataError == "" || len(info.IdPCertificates) != 2 {
 				t.Fatalf("after a failed refresh: error %q, %d certificates", info.IdPMetadataError, len(info.IdPCertificates))
 			}
@@ -149,10 +148,8 @@ func TestCertificateWarnings(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
-			db := dbtest.Open(t, engine)
-			dir := directory.NewService(db)
+			db, _, ws := newWorkspace(t, engine, "Expiring")
 			ctx := context.Background()
-			w, _ := dir.CreateWorkspace(ctx, "Expiring")
 			idp := samltest.New(t, "https://idp.example.com/exp", time.Now().Add(45*24*time.Hour))
 			// Several replicas run the check at the same moment; each warning is
 			// still given once.
@@ -164,11 +161,11 @@ func TestCertificateWarnings(t *testing.T) {
 				replicas = append(replicas, r)
 			}
 			a := replicas[0]
-			if _, err := a.srv.Configure(ctx, w.ID, saml.Settings{MetadataXML: idp.Metadata()}); err != nil {
+			if _, err := a.srv.Configure(ctx, ws, saml.Settings{MetadataXML: idp.Metadata()}); err != nil {
 				t.Fatal(err)
 			}
 			warnings := func() []string {
-				entries, _ := db.Audit(ctx, w.ID, directory.AuditQuery{Limit: 50})
+				entries, _ := db.Audit(ctx, ws, directory.AuditQuery{Limit: 50})
 				var out []string
 				for _, e := range entries {
 					if strings.HasPrefix(e.Action, "sso.certificate_") {

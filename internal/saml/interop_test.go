@@ -147,13 +147,8 @@ type interop struct {
 
 func newInterop(t *testing.T, engine string, idp *ssp.IdP) *interop {
 	t.Helper()
-	db := dbtest.Open(t, engine)
-	e := &interop{fixture: &fixture{db: db, dir: directory.NewService(db)}, idp: idp, rec: &recorder{}, clock: &clock{}}
-	w, err := e.dir.CreateWorkspace(context.Background(), "Acme on "+engine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ws = w.ID
+	db, dir, ws := newWorkspace(t, engine, "Acme on "+engine)
+	e := &interop{fixture: &fixture{db: db, dir: dir, ws: ws}, idp: idp, rec: &recorder{}, clock: &clock{}}
 	e.a = newRecordingSP(t, db, &saml.Fetcher{AllowPrivate: true}, e.rec)
 	e.a.srv.SetClock(e.clock.now)
 	e.alice = e.member(t, "alice@example.com", true, directory.RoleMember)

@@ -76,19 +76,25 @@ func newSP(t testing.TB, db *store.DB, fetcher *saml.Fetcher, opts ...func(*saml
 
 func setup(t *testing.T, engine string) *fixture {
 	t.Helper()
-	db := dbtest.Open(t, engine)
-	f := &fixture{db: db, dir: directory.NewService(db)}
-	ctx := context.Background()
-	w, err := f.dir.CreateWorkspace(ctx, "Acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.ws = w.ID
+	db, dir, ws := newWorkspace(t, engine, "Acme")
+	f := &fixture{db: db, dir: dir, ws: ws}
 	f.a = newSP(t, db, nil)
 	f.idp = samltest.New(t, "https://idp.example.com/acme", time.Time{})
 	f.configure(t, f.idp.Metadata(), saml.Settings{})
 	f.member(t, "alice@acme.test", true, directory.RoleMember)
 	return f
+}
+
+// newWorkspace opens a fresh database on engine with one workspace.
+func newWorkspace(t *testing.T, engine, name string) (*store.DB, *directory.Service, string) {
+	t.Helper()
+	db := dbtest.Open(t, engine)
+	dir := directory.NewService(db)
+	w, err := dir.CreateWorkspace(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, dir, w.ID
 }
 
 func (f *fixture) configure(t *testing.T, md []byte, extra saml.Settings) {
@@ -157,8 +163,14 @@ func (f *fixture) start(t *testing.T, c *http.Client, returnTo string) string {
 }
 
 func (f *fixture) response(t *testing.T, s *sp, nameID, inResponseTo string) string {
-	return f.idp.Response(t, samltest.Assertion{ACSURL: s.url + "/saml/" + f.ws + "/acs", Audience: s.url + "/saml/" + f.ws + "/metadata",
-		InResponseTo: inResponseTo, NameID: nameID})
+	return f.idp.Response(t, f.assertion(s, nameID, inResponseTo))
+}
+
+// assertion is an assertion for the workspace at s (its ACS and audience),
+// for tests that set more fields before minting it.
+func (f *fixture) assertion(s *sp, nameID, inResponseTo string) samltest.Assertion {
+	return samltest.Assertion{ACSURL: s.url + "/saml/" + f.ws + "/acs", Audience: s.url + "/saml/" + f.ws + "/metadata",
+		InResponseTo: inResponseTo, NameID: nameID}
 }
 
 // whoami asks the session API who the browser is.
@@ -288,10 +300,10 @@ func TestRefusals(t *testing.T) {
 					b := newSP(t, f.db, nil)
 					// Replica B has another URL; make the same response valid there too
 					// by minting its twin with the same assertion ID.
-					twin := f.idp.Response(t, samltest.Assertion{ACSURL: b.url + "/saml/" + f.ws + "/acs", Audience: b.url + "/saml/" + f.ws + "/metadata",
-						NameID: "alice@acme.test", AssertionID: mustAssertionID(t, r)})
+					twin := f.assertion(b, "alice@acme.test", "")
+					twin.AssertionID = mustAssertionID(t, r)
 					f.configureFor(t, b)
-					return f.post(t, browser(t), b, twin, "")
+					return f.post(t, browser(t), b, f.idp.Response(t, twin), "")
 				}, 403, "Authentication failed", "replay"},
 			}
 			for _, tc := range tests {
@@ -416,8 +428,7 @@ func TestSessionNotOnOrAfter(t *testing.T) {
 			f := setup(t, engine)
 			for _, capIn := range []time.Duration{10 * time.Minute, 0} {
 				c := browser(t)
-				a := samltest.Assertion{ACSURL: f.a.url + "/saml/" + f.ws + "/acs", Audience: f.a.url + "/saml/" + f.ws + "/metadata",
-					InResponseTo: f.start(t, c, ""), NameID: "alice@acme.test"}
+				a := f.assertion(f.a, "alice@acme.test", f.start(t, c, ""))
 				if capIn > 0 {
 					a.SessionNotOnOrAfter = time.Now().Add(capIn).Truncate(time.Millisecond)
 				}
@@ -576,13 +587,8 @@ func TestFirstKeyRace(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
-			db := dbtest.Open(t, engine)
-			dir := directory.NewService(db)
+			db, _, ws := newWorkspace(t, engine, "Race")
 			ctx := context.Background()
-			w, err := dir.CreateWorkspace(ctx, "Race")
-			if err != nil {
-				t.Fatal(err)
-			}
 			const n = 6
 			infos := make([]*saml.Info, n)
 			errs := make([]error, n)
@@ -592,7 +598,7 @@ func TestFirstKeyRace(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					infos[i], errs[i] = s.srv.Show(ctx, w.ID)
+					infos[i], errs[i] = s.srv.Show(ctx, ws)
 				}()
 			}
 			wg.Wait()
@@ -604,7 +610,7 @@ func TestFirstKeyRace(t *testing.T) {
 					t.Fatalf("server %d shows SP certificates %v, server 0 %v", i, infos[i].SPCertificates, infos[0].SPCertificates)
 				}
 			}
-			keys, err := db.SPKeys(ctx, w.ID)
+			keys, err := db.SPKeys(ctx, ws)
 			if err != nil || len(keys) != 1 {
 				t.Fatalf("%d SP keys stored (%v), want 1", len(keys), err)
 			}
@@ -657,8 +663,9 @@ func TestJITAndSessions(t *testing.T) {
 			f.configure(t, f.idp.Metadata(), saml.Settings{JIT: ptr(true)})
 			c := browser(t)
 			id := f.start(t, c, "")
-			r := f.idp.Response(t, samltest.Assertion{ACSURL: f.a.url + "/saml/" + f.ws + "/acs", Audience: f.a.url + "/saml/" + f.ws + "/metadata",
-				InResponseTo: id, NameID: "00u-opaque-id", Attributes: map[string][]string{"email": {"newbie@acme.test"}, "firstName": {"New"}, "lastName": {"Bie"}}})
+			a := f.assertion(f.a, "00u-opaque-id", id)
+			a.Attributes = map[string][]string{"email": {"newbie@acme.test"}, "firstName": {"New"}, "lastName": {"Bie"}}
+			r := f.idp.Response(t, a)
 			resp := f.post(t, c, f.a, r, "")
 			get(t, c, resp.Header.Get("Location"))
 			code, who := whoami(t, c, f.a)
