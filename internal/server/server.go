@@ -112,6 +112,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, n := range db.Notices() {
+		cfg.Log.Warn(n)
+	}
 	s := &Server{cfg: cfg, DB: db, stop: make(chan struct{})}
 	s.Dir = directory.NewService(db)
 	s.Creds = credential.NewService(db, nil)

@@ -215,12 +215,7 @@ func (db *DB) SetSPKeyStatus(ctx context.Context, ws string, status map[string]s
 func (db *DB) InsertRequest(ctx context.Context, r *saml.PendingRequest) error {
 	const insert = "INSERT INTO saml_requests (id, workspace_id, browser_hash, return_to, expires) VALUES ($1, $2, $3, $4, $5)"
 	args := []any{r.ID, r.WorkspaceID, r.BrowserHash, r.ReturnTo, micro(r.Expires)}
-	var err error
-	if db.lazy != nil {
-		_, err = db.lazy.ExecContext(ctx, insert, args...)
-	} else {
-		_, err = db.execWrite(ctx, insert, args...)
-	}
+	_, err := db.execLazy(ctx, insert, args...)
 	return db.translate(err)
 }
 
@@ -260,7 +255,7 @@ func (db *DB) ConsumeResponse(ctx context.Context, ws, requestID, assertionID st
 			if req != nil {
 				login.BrowserHash, login.ReturnTo = req.BrowserHash, req.ReturnTo
 			}
-			if _, err := t.exec("INSERT INTO saml_logins (code_hash, workspace_id, member_id, browser_hash, return_to, expires, session_not_on_or_after) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			if _, err := t.exec("INSERT INTO saml_logins ("+loginColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7)",
 				login.CodeHash, ws, login.MemberID, login.BrowserHash, login.ReturnTo, micro(login.Expires), micro(login.SessionNotOnOrAfter)); err != nil {
 				return err
 			}
@@ -304,7 +299,7 @@ func (db *DB) consumeAccepted(ctx context.Context, ws, requestID, assertionID st
 	args := []any{ws, requestID, assertionID, micro(expires), micro(now),
 		login.CodeHash, login.MemberID, login.ReturnTo, micro(login.Expires), micro(login.SessionNotOnOrAfter), lastLogin}
 	args = append(args, auditArgs(entry)...)
-	err := db.lazyWriter().QueryRowContext(ctx, consumeAcceptedSQL, args...).
+	err := db.queryRowLazy(ctx, consumeAcceptedSQL, args...).
 		Scan(&found, &recorded, &auditID, &reqID, &browser, &returnTo, &reqExpires)
 	switch {
 	case err != nil:
@@ -335,7 +330,7 @@ var consumeAcceptedSQL = `WITH req AS (
 		SELECT $1, $3, $4 WHERE $2 = '' OR EXISTS (SELECT 1 FROM req WHERE expires > $5)
 		ON CONFLICT DO NOTHING RETURNING workspace_id
 	), login AS (
-		INSERT INTO saml_logins (code_hash, workspace_id, member_id, browser_hash, return_to, expires, session_not_on_or_after)
+		INSERT INTO saml_logins (` + loginColumns + `)
 		SELECT $6, $1, $7, req.browser_hash, COALESCE(req.return_to, $8), $9, $10 FROM replay LEFT JOIN req ON TRUE
 	), last AS (
 		INSERT INTO saml_last_logins (workspace_id, data) SELECT $1, $11 FROM replay WHERE $11 <> ''
@@ -358,20 +353,16 @@ func (db *DB) CompleteLogin(ctx context.Context, codeHash []byte, check func(*sa
 	var created bool
 	err := db.updateTx(ctx, func(t *Tx) error {
 		l, created = nil, false
-		var p saml.PendingLogin
-		var expires, sessionCap int64
-		err := t.queryRow("DELETE FROM saml_logins WHERE code_hash = $1 RETURNING code_hash, workspace_id, member_id, browser_hash, return_to, expires, session_not_on_or_after", codeHash).
-			Scan(&p.CodeHash, &p.WorkspaceID, &p.MemberID, &p.BrowserHash, &p.ReturnTo, &expires, &sessionCap)
+		p, err := scanLogin(t.queryRow("DELETE FROM saml_logins WHERE code_hash = $1 RETURNING "+loginColumns, codeHash))
 		if err != nil {
 			return db.translate(err)
 		}
-		p.Expires, p.SessionNotOnOrAfter = fromMicro(expires), fromMicro(sessionCap)
-		l = &p
+		l = p
 		if !check(l) {
 			return nil
 		}
 		s.WorkspaceID, s.MemberID = p.WorkspaceID, p.MemberID
-		res, err := t.exec(`INSERT INTO sessions (id, workspace_id, member_id, secret_hash, auth_method, created, last_seen, expires)
+		res, err := t.exec(`INSERT INTO sessions (`+sessionColumns+`)
 			SELECT $1, workspace_id, id, $2, $3, $4, $5, $6 FROM members WHERE workspace_id = $7 AND id = $8 AND active = TRUE`,
 			s.ID, s.SecretHash, s.AuthMethod, micro(s.Created), micro(s.LastSeen), micro(s.Expires), p.WorkspaceID, p.MemberID)
 		if err != nil {
@@ -390,15 +381,11 @@ func (db *DB) CompleteLogin(ctx context.Context, codeHash []byte, check func(*sa
 // DELETE is what makes the code single-use: of two completions racing with
 // one code, only one deletes the row; the other finds it gone.
 func (db *DB) completeLoginCTE(ctx context.Context, codeHash []byte, check func(*saml.PendingLogin) bool, s *Session) (*saml.PendingLogin, bool, error) {
-	var p saml.PendingLogin
-	var expires, sessionCap int64
-	err := db.queryRowRead(ctx, "SELECT code_hash, workspace_id, member_id, browser_hash, return_to, expires, session_not_on_or_after FROM saml_logins WHERE code_hash = $1", codeHash).
-		Scan(&p.CodeHash, &p.WorkspaceID, &p.MemberID, &p.BrowserHash, &p.ReturnTo, &expires, &sessionCap)
+	p, err := scanLogin(db.queryRowRead(ctx, "SELECT "+loginColumns+" FROM saml_logins WHERE code_hash = $1", codeHash))
 	if err != nil {
 		return nil, false, db.translate(err)
 	}
-	p.Expires, p.SessionNotOnOrAfter = fromMicro(expires), fromMicro(sessionCap)
-	if !check(&p) {
+	if !check(p) {
 		res, err := db.execWrite(ctx, "DELETE FROM saml_logins WHERE code_hash = $1", codeHash)
 		if err != nil {
 			return nil, false, err
@@ -406,14 +393,14 @@ func (db *DB) completeLoginCTE(ctx context.Context, codeHash []byte, check func(
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return nil, false, cmp.Or(err, fmt.Errorf("%w: the sign-in code was used meanwhile", ErrNotFound))
 		}
-		return &p, false, nil
+		return p, false, nil
 	}
 	s.WorkspaceID, s.MemberID = p.WorkspaceID, p.MemberID
 	var used, created int
 	err = db.queryRowWrite(ctx, `WITH l AS (
 			DELETE FROM saml_logins WHERE code_hash = $1 RETURNING workspace_id, member_id
 		), s AS (
-			INSERT INTO sessions (id, workspace_id, member_id, secret_hash, auth_method, created, last_seen, expires)
+			INSERT INTO sessions (`+sessionColumns+`)
 			SELECT $2, m.workspace_id, m.id, $3, $4, $5, $6, $7
 			FROM l JOIN members m ON m.workspace_id = l.workspace_id AND m.id = l.member_id WHERE m.active = TRUE
 			RETURNING id
@@ -426,7 +413,20 @@ func (db *DB) completeLoginCTE(ctx context.Context, codeHash []byte, check func(
 	case used == 0:
 		return nil, false, fmt.Errorf("%w: the sign-in code was used meanwhile", ErrNotFound)
 	}
-	return &p, created == 1, nil
+	return p, created == 1, nil
+}
+
+// loginColumns are a pending login's columns, in scanLogin's order.
+const loginColumns = "code_hash, workspace_id, member_id, browser_hash, return_to, expires, session_not_on_or_after"
+
+func scanLogin(row scanner) (*saml.PendingLogin, error) {
+	var p saml.PendingLogin
+	var expires, sessionCap int64
+	if err := row.Scan(&p.CodeHash, &p.WorkspaceID, &p.MemberID, &p.BrowserHash, &p.ReturnTo, &expires, &sessionCap); err != nil {
+		return nil, err
+	}
+	p.Expires, p.SessionNotOnOrAfter = fromMicro(expires), fromMicro(sessionCap)
+	return &p, nil
 }
 
 // UpdateMetadata implements saml.Store.

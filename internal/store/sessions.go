@@ -10,9 +10,13 @@ import (
 // Session is a browser sign-in as stored (see internal/session).
 type Session = session.Session
 
+// sessionColumns are a session's columns, in the order the store writes
+// and reads them.
+const sessionColumns = "id, workspace_id, member_id, secret_hash, auth_method, created, last_seen, expires"
+
 // InsertSession stores a new session.
 func (db *DB) InsertSession(ctx context.Context, s *Session) error {
-	_, err := db.execWrite(ctx, `INSERT INTO sessions (id, workspace_id, member_id, secret_hash, auth_method, created, last_seen, expires)
+	_, err := db.execWrite(ctx, `INSERT INTO sessions (`+sessionColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		s.ID, s.WorkspaceID, s.MemberID, s.SecretHash, s.AuthMethod, micro(s.Created), micro(s.LastSeen), micro(s.Expires))
 	return db.translate(err)
@@ -22,8 +26,7 @@ func (db *DB) InsertSession(ctx context.Context, s *Session) error {
 func (db *DB) Session(ctx context.Context, id string) (*Session, error) {
 	var s Session
 	var created, seen, expires int64
-	err := db.queryRowRead(ctx, `SELECT id, workspace_id, member_id, secret_hash, auth_method, created, last_seen, expires
-		FROM sessions WHERE id = $1`, id).Scan(&s.ID, &s.WorkspaceID, &s.MemberID, &s.SecretHash, &s.AuthMethod, &created, &seen, &expires)
+	err := db.queryRowRead(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id).Scan(&s.ID, &s.WorkspaceID, &s.MemberID, &s.SecretHash, &s.AuthMethod, &created, &seen, &expires)
 	if err != nil {
 		return nil, db.translate(err)
 	}

@@ -93,6 +93,7 @@ type DB struct {
 	cursors *recent[cursorKey, string] // where recent SCIM listing pages ended: the SCIM id after which the next page starts (cursor.go)
 
 	closers []func() error // engine helpers to stop before the pools close
+	notices []string       // for the operator (Notices)
 }
 
 // New returns a DB over the given pools. read may equal write.
@@ -114,12 +115,31 @@ func New(write, read *sql.DB, d Dialect) *DB {
 // lazy writer those writes go to the writer. The DB closes the pool.
 func (db *DB) SetLazyWriter(p *sql.DB) { db.lazy = p }
 
-// lazyWriter is the pool for writes that may commit lazily.
-func (db *DB) lazyWriter() *sql.DB {
-	if db.lazy != nil {
-		return db.lazy
+// NoLazyWriter records why the engine could not give the DB a lazy
+// writer; Notices reports it.
+func (db *DB) NoLazyWriter(err error) {
+	db.notices = append(db.notices, "every write waits for the disk: the database refused a connection with synchronous_commit off (a pooler such as PgBouncer must list it in ignore_startup_parameters): "+err.Error())
+}
+
+// Notices lists what an operator should know about how the database was
+// opened, for the server to log at start.
+func (db *DB) Notices() []string { return db.notices }
+
+// execLazy runs a write that may commit lazily (SetLazyWriter), on the
+// writer when there is no lazy writer.
+func (db *DB) execLazy(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if db.lazy == nil {
+		return db.execWrite(ctx, query, args...)
 	}
-	return db.write
+	return db.lazy.ExecContext(ctx, db.q(query), args...)
+}
+
+// queryRowLazy is execLazy for a statement that returns a row.
+func (db *DB) queryRowLazy(ctx context.Context, query string, args ...any) *sql.Row {
+	if db.lazy == nil {
+		return db.queryRowWrite(ctx, query, args...)
+	}
+	return db.lazy.QueryRowContext(ctx, db.q(query), args...)
 }
 
 // SetClock replaces the clock used for transaction times (tests).
@@ -167,9 +187,11 @@ func (db *DB) Ping(ctx context.Context) error {
 // Stats returns pool statistics for metrics: the writer pool, the reader
 // pool when it is separate, and the lazy writer when there is one.
 func (db *DB) Stats() map[string]sql.DBStats {
-	out := map[string]sql.DBStats{"write": db.write.Stats(), "read": db.read.Stats()}
+	var out map[string]sql.DBStats
 	if db.read == db.write {
 		out = map[string]sql.DBStats{"main": db.write.Stats()}
+	} else {
+		out = map[string]sql.DBStats{"write": db.write.Stats(), "read": db.read.Stats()}
 	}
 	if db.lazy != nil {
 		out["lazy"] = db.lazy.Stats()

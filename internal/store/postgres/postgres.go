@@ -9,7 +9,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -54,10 +53,11 @@ func Dialect() store.Dialect {
 // Open connects to the PostgreSQL database at url (postgres://…) and
 // applies migrations.
 func Open(ctx context.Context, url string) (*store.DB, error) {
-	pool, err := sql.Open("pgx", url)
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("database URL: %w", err)
 	}
+	pool := stdlib.OpenDB(*cfg.Copy())
 	pool.SetMaxOpenConns(32)
 	pool.SetMaxIdleConns(32)
 	if err := pool.PingContext(ctx); err != nil {
@@ -68,18 +68,15 @@ func Open(ctx context.Context, url string) (*store.DB, error) {
 	// The lazy writer (store.DB.SetLazyWriter): the same server and
 	// settings, with commits that do not wait for the WAL flush. It is a
 	// startup parameter, which a pooler may refuse (PgBouncer does unless
-	// told to ignore it); then every write simply waits for the disk.
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("database URL: %w", err)
-	}
+	// told to ignore it); then every write simply waits for the disk, and
+	// the server says so at start (DB.Notices).
 	cfg.RuntimeParams["synchronous_commit"] = "off"
 	lazy := stdlib.OpenDB(*cfg)
 	lazy.SetMaxOpenConns(8)
 	lazy.SetMaxIdleConns(8)
 	if err := lazy.PingContext(ctx); err != nil {
-		lazy.Close()
+		_ = lazy.Close() // never connected: nothing to release
+		db.NoLazyWriter(err)
 	} else {
 		db.SetLazyWriter(lazy)
 	}
