@@ -483,9 +483,6 @@ func (s *Server) SealKeys(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, k := range list {
-		if credential.IsSealed(k.KeyPEM) {
-			continue
-		}
 		if err := s.store.ReplaceSPKeyPEM(ctx, k.WorkspaceID, k.ID, k.KeyPEM, s.cfg.Sealer.Seal([]byte(k.KeyPEM), sealContext(k))); err != nil {
 			return n, fmt.Errorf("seal SP key %s of workspace %s: %w", k.ID, k.WorkspaceID, err)
 		}
@@ -669,8 +666,12 @@ func (s *Server) Show(ctx context.Context, ws string) (*Info, error) {
 	if info.Preset == "" {
 		info.Preset = "generic"
 	}
-	if c.LastLogin != "" {
-		info.LastLogin = json.RawMessage(c.LastLogin)
+	last, err := s.store.LastLogin(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	if last != "" {
+		info.LastLogin = json.RawMessage(last)
 	}
 	return info, nil
 }

@@ -33,11 +33,8 @@ type Connection struct {
 	// CertWarnings records, per certificate fingerprint, the smallest
 	// expiry threshold (in days) already warned about.
 	CertWarnings map[string]int
-	// LastLogin holds the raw attributes of the last sign-in, for the
-	// admin's debugging page (JSON).
-	LastLogin string
-	Created   time.Time
-	Modified  time.Time
+	Created      time.Time
+	Modified     time.Time
 }
 
 // SPKey is one of a workspace's SP key pairs.
@@ -94,6 +91,11 @@ type Store interface {
 	ClaimMetadataRefresh(ctx context.Context, now, next time.Time) (*Connection, error)
 	// Connections lists every connection (for certificate expiry checks).
 	Connections(ctx context.Context) ([]*Connection, error)
+
+	// LastLogin returns the raw attributes of the workspace's last sign-in
+	// (JSON), for the admin's debugging page; "" when there is none. It is
+	// kept apart from the connection, which every sign-in reads.
+	LastLogin(ctx context.Context, ws string) (string, error)
 
 	SPKeys(ctx context.Context, ws string) ([]*SPKey, error)
 	// PlainSPKeys lists the keys of every workspace whose private key is

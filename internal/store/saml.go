@@ -5,12 +5,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"time"
 
+	"rollcall/internal/credential"
 	"rollcall/internal/directory"
 	"rollcall/internal/saml"
 )
@@ -19,11 +21,7 @@ const connectionColumns = `workspace_id, idp_entity_id, idp_sso_url, idp_certs, 
 	metadata_fetched, metadata_next_fetch, metadata_error, allow_idp_initiated, allow_sha1, jit, clock_skew_ms,
 	preset, attribute_map, cert_warnings, created, modified`
 
-// selectConnection reads a connection with its last sign-in record, which
-// lives in a table of its own (migration 0007).
-const selectConnection = `SELECT ` + connectionColumns + `,
-	COALESCE((SELECT l.data FROM saml_last_logins l WHERE l.workspace_id = saml_connections.workspace_id), '')
-	FROM saml_connections`
+const selectConnection = `SELECT ` + connectionColumns + ` FROM saml_connections`
 
 func scanConnection(s scanner) (*saml.Connection, error) {
 	var c saml.Connection
@@ -31,7 +29,7 @@ func scanConnection(s scanner) (*saml.Connection, error) {
 	var fetched, next, skew, created, modified int64
 	if err := s.Scan(&c.WorkspaceID, &c.IdPEntityID, &c.IdPSSOURL, &certs, &c.MetadataURL, &c.MetadataXML,
 		&fetched, &next, &c.MetadataError, &c.AllowIdPInitiated, &c.AllowSHA1, &c.JIT, &skew,
-		&c.Preset, &amap, &warnings, &created, &modified, &c.LastLogin); err != nil {
+		&c.Preset, &amap, &warnings, &created, &modified); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(certs), &c.IdPCerts); err != nil {
@@ -67,6 +65,16 @@ func (db *DB) HasConnection(ctx context.Context, ws string) (bool, error) {
 	var ok bool
 	err := db.queryRowRead(ctx, "SELECT EXISTS (SELECT 1 FROM saml_connections WHERE workspace_id = $1)", ws).Scan(&ok)
 	return ok, err
+}
+
+// LastLogin implements saml.Store.
+func (db *DB) LastLogin(ctx context.Context, ws string) (string, error) {
+	var data string
+	err := db.queryRowRead(ctx, "SELECT data FROM saml_last_logins WHERE workspace_id = $1", ws).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return data, err
 }
 
 // Connections implements saml.Store.
@@ -118,7 +126,7 @@ func (db *DB) ClaimMetadataRefresh(ctx context.Context, now, next time.Time) (*s
 	var c *saml.Connection
 	err := db.updateTx(ctx, func(t *Tx) error {
 		var err error
-		c, err = scanConnection(t.queryRow(t.forUpdate(`SELECT `+connectionColumns+`, '' FROM saml_connections
+		c, err = scanConnection(t.queryRow(t.forUpdate(selectConnection+`
 			WHERE metadata_url <> '' AND metadata_next_fetch <= $1 ORDER BY metadata_next_fetch LIMIT 1`)+skipLocked(t), micro(now)))
 		if err != nil {
 			return db.translate(err)
@@ -144,10 +152,10 @@ func (db *DB) SPKeys(ctx context.Context, ws string) ([]*saml.SPKey, error) {
 	return db.spKeys(ctx, selectSPKey+" WHERE workspace_id = $1 ORDER BY created, id", ws)
 }
 
-// PlainSPKeys implements saml.Store: keys whose private key is stored as
-// PEM (every sealed value starts with credential.SealedPrefix instead).
+// PlainSPKeys implements saml.Store: keys whose private key is not sealed
+// (every sealed value starts with credential.SealedPrefix).
 func (db *DB) PlainSPKeys(ctx context.Context) ([]*saml.SPKey, error) {
-	return db.spKeys(ctx, selectSPKey+" WHERE key_pem LIKE '-----BEGIN%' ORDER BY workspace_id, created, id")
+	return db.spKeys(ctx, selectSPKey+" WHERE key_pem NOT LIKE $1 ORDER BY workspace_id, created, id", credential.SealedPrefix+"%")
 }
 
 func (db *DB) spKeys(ctx context.Context, query string, args ...any) ([]*saml.SPKey, error) {
