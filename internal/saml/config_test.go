@@ -117,7 +117,10 @@ func TestMetadataRefreshRotation(t *testing.T) {
 			if code := signIn(); code != http.StatusSeeOther {
 				t.Fatalf("after refresh: %d", code)
 			}
-			entries, _ := db.Audit(ctx, ws, directory.AuditQuery{Limit: 50})
+			entries, err := db.Audit(ctx, ws, directory.AuditQuery{Limit: 50})
+			if err != nil {
+				t.Fatal(err)
+			}
 			found := false
 			for _, e := range entries {
 				found = found || e.Action == "sso.idp_certificates_changed"
@@ -165,14 +168,19 @@ func TestCertificateWarnings(t *testing.T) {
 				t.Fatal(err)
 			}
 			warnings := func() []string {
-				entries, _ := db.Audit(ctx, ws, directory.AuditQuery{Limit: 50})
+				entries, err := db.Audit(ctx, ws, directory.AuditQuery{Limit: 50})
+				if err != nil {
+					t.Fatal(err)
+				}
 				var out []string
 				for _, e := range entries {
 					if strings.HasPrefix(e.Action, "sso.certificate_") {
 						var d struct {
 							Threshold int `json:"threshold_days"`
 						}
-						_ = json.Unmarshal(e.Detail, &d)
+						if err := json.Unmarshal(e.Detail, &d); err != nil {
+							t.Fatalf("%s detail %s: %v", e.Action, e.Detail, err)
+						}
 						out = append(out, e.Action+"@"+strconv.Itoa(d.Threshold))
 					}
 				}

@@ -64,7 +64,13 @@ func newSP(t testing.TB, db *store.DB, fetcher *saml.Fetcher, opts ...func(*saml
 		o(&cfg)
 	}
 	srv := saml.New(cfg, dir, db, sessions, pages, fetcher)
-	pages.SSO = func(ctx context.Context, ws string) bool { ok, _ := db.HasConnection(ctx, ws); return ok }
+	pages.SSO = func(ctx context.Context, ws string) bool {
+		ok, err := db.HasConnection(ctx, ws)
+		if err != nil {
+			t.Error(err)
+		}
+		return ok
+	}
 	mux := http.NewServeMux()
 	srv.Register(mux)
 	pages.Register(mux)
@@ -155,7 +161,13 @@ func (f *fixture) post(t *testing.T, c *http.Client, s *sp, samlResponse, relay 
 // start begins an SP-initiated sign-in and returns the AuthnRequest ID.
 func (f *fixture) start(t *testing.T, c *http.Client, returnTo string) string {
 	t.Helper()
-	resp := get(t, c, f.a.url+"/saml/"+f.ws+"/login?return_to="+url.QueryEscape(returnTo))
+	return f.startAt(t, c, f.a, returnTo)
+}
+
+// startAt is start through the SP s.
+func (f *fixture) startAt(t *testing.T, c *http.Client, s *sp, returnTo string) string {
+	t.Helper()
+	resp := get(t, c, s.url+"/saml/"+f.ws+"/login?return_to="+url.QueryEscape(returnTo))
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), f.idp.SSOURL) {
 		t.Fatalf("login: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -259,15 +271,15 @@ func TestRefusals(t *testing.T) {
 					return f.post(t, browser(t), f.a, f.response(t, f.a, "alice@acme.test", "_never-asked"), "")
 				}, 403, "Authentication failed", "unknown_request"},
 				{"answer to an expired request", func(t *testing.T) *http.Response {
-					short := newSP(t, f.db, nil, func(c *saml.Config) { c.RequestTTL = time.Second })
+					// The request is made 11 minutes ago (its lifetime is 10).
+					b := newSP(t, f.db, nil)
+					var shift atomic.Int64
+					shift.Store(int64(-11 * time.Minute))
+					b.srv.SetClock(func() time.Time { return time.Now().Add(time.Duration(shift.Load())) })
 					c := browser(t)
-					resp := get(t, c, short.url+"/saml/"+f.ws+"/login")
-					if resp.StatusCode != http.StatusFound {
-						t.Fatalf("login: %d", resp.StatusCode)
-					}
-					id := samltest.RequestID(t, resp.Header.Get("Location"))
-					time.Sleep(1100 * time.Millisecond)
-					return f.post(t, c, short, f.response(t, short, "alice@acme.test", id), "")
+					id := f.startAt(t, c, b, "")
+					shift.Store(0)
+					return f.post(t, c, b, f.response(t, b, "alice@acme.test", id), "")
 				}, 403, "Authentication failed", "unknown_request"},
 				{"IdP-initiated not allowed", func(t *testing.T) *http.Response {
 					return f.post(t, browser(t), f.a, f.response(t, f.a, "alice@acme.test", ""), "")
