@@ -27,7 +27,11 @@ var groupColumnAttrs = []string{"id", "externalId", "displayName", "members", "m
 // groupDoc renders a group. members is nil when they were not loaded (for
 // example with excludedAttributes=members).
 func (s *Server) groupDoc(ws string, g *directory.Group, members []directory.GroupMember) map[string]any {
-	doc := s.storedAttributes("group", g.ID, g.Attributes)
+	return s.groupDocOver(s.storedAttributes("group", g.ID, g.Attributes), ws, g, members)
+}
+
+// groupDocOver is groupDoc over the group's already decoded attributes.
+func (s *Server) groupDocOver(doc map[string]any, ws string, g *directory.Group, members []directory.GroupMember) map[string]any {
 	for _, k := range groupColumnAttrs {
 		delete(doc, k)
 	}
@@ -508,8 +512,11 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	var fn func(*directory.Group) error
 	if len(other) > 0 {
 		fn = func(g *directory.Group) error {
-			doc := s.groupDoc(rc.ws, g, nil)
-			after, err := patch.Apply(doc, s.groups, other)
+			attrs, err := decodeStored("group", g.ID, g.Attributes)
+			if err != nil {
+				return err // an internal error: applying the PATCH would drop them
+			}
+			after, err := patch.Apply(s.groupDocOver(attrs, rc.ws, g, nil), s.groups, other)
 			if err != nil {
 				return err
 			}

@@ -106,20 +106,30 @@ func (rs *roleSet) unknown(v string) error {
 	return errorf(http.StatusBadRequest, typeInvalidValue, "unknown role %q; valid roles are: %s", v, strings.Join(valid, ", "))
 }
 
-// storedAttributes decodes the extra attributes stored with a member or
-// group (numbers kept exact) into a fresh document to render. We wrote
-// them, so a value that does not decode means a damaged row: it is logged
-// and the resource is rendered from its columns alone rather than failing
-// every read of it.
-func (s *Server) storedAttributes(kind, id string, raw []byte) map[string]any {
+// decodeStored decodes the extra attributes stored with a member or group
+// (numbers kept exact) into a fresh document.
+func decodeStored(kind, id string, raw []byte) (map[string]any, error) {
 	doc := map[string]any{}
 	if len(raw) <= 2 { // "{}" or empty
-		return doc
+		return doc, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&doc); err != nil || doc == nil {
-		s.cfg.Log.Error("scim: stored attributes do not decode; rendering without them", "kind", kind, "id", id, "err", err)
+		return nil, fmt.Errorf("the stored attributes of %s %s do not decode: %v", kind, id, err)
+	}
+	return doc, nil
+}
+
+// storedAttributes is decodeStored for rendering. We wrote the attributes,
+// so a value that does not decode means a damaged row: it is logged and
+// the resource is rendered from its columns alone rather than failing
+// every read of it. A PATCH, which would write the damage back as loss,
+// uses decodeStored and fails instead.
+func (s *Server) storedAttributes(kind, id string, raw []byte) map[string]any {
+	doc, err := decodeStored(kind, id, raw)
+	if err != nil {
+		s.cfg.Log.Error("scim: rendering without stored attributes", "err", err)
 		return map[string]any{}
 	}
 	return doc
@@ -127,7 +137,11 @@ func (s *Server) storedAttributes(kind, id string, raw []byte) map[string]any {
 
 // userDoc renders a member as a canonical User document.
 func (s *Server) userDoc(ws string, m *directory.Member, groups []directory.GroupRef, roles *roleSet) map[string]any {
-	doc := s.storedAttributes("member", m.ID, m.Attributes)
+	return s.userDocOver(s.storedAttributes("member", m.ID, m.Attributes), ws, m, groups, roles)
+}
+
+// userDocOver is userDoc over the member's already decoded attributes.
+func (s *Server) userDocOver(doc map[string]any, ws string, m *directory.Member, groups []directory.GroupRef, roles *roleSet) map[string]any {
 	for _, k := range columnAttrs {
 		delete(doc, k)
 	}

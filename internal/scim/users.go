@@ -334,7 +334,11 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	var before *directory.Member
 	m, err := s.dir.UpdateMember(ctx, rc.ws, id, opts, func(m *directory.Member) error {
 		before = m.Clone()
-		doc := s.userDoc(rc.ws, m, nil, roles)
+		attrs, err := decodeStored("member", m.ID, m.Attributes)
+		if err != nil {
+			return err // an internal error: applying the PATCH would drop them
+		}
+		doc := s.userDocOver(attrs, rc.ws, m, nil, roles)
 		after, err := patch.Apply(doc, s.users, ops)
 		if err != nil {
 			return err
