@@ -26,7 +26,10 @@ func cliContext(ctx context.Context) context.Context {
 func cmdServe(ctx context.Context, e *env, args []string) error {
 	var c common
 	fs := e.flags("serve", &c, false)
-	allowPrivate := allowPrivateFlag(e, fs)
+	allowPrivate, err := allowPrivateFlag(e, fs)
+	if err != nil {
+		return err
+	}
 	logFormat := fs.String("log-format", envOr(e, "ROLLCALL_LOG_FORMAT", "text"), "log format: text or json")
 	smtpAddr := fs.String("smtp-addr", e.getenv("ROLLCALL_SMTP_ADDR"), "SMTP server host:port for password reset emails")
 	smtpFrom := fs.String("smtp-from", e.getenv("ROLLCALL_SMTP_FROM"), "sender address of emails")

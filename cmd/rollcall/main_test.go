@@ -63,7 +63,8 @@ func TestBadInvocations(t *testing.T) {
 		}
 	}
 	// A bad value in the environment is refused like one on the command line.
-	for key, val := range map[string]string{"ROLLCALL_SCIM_RATE": "fast", "ROLLCALL_SESSION_IDLE": "12", "ROLLCALL_SCIM_BURST": "1e6"} {
+	for key, val := range map[string]string{"ROLLCALL_SCIM_RATE": "fast", "ROLLCALL_SESSION_IDLE": "12", "ROLLCALL_SCIM_BURST": "1e6",
+		"ROLLCALL_ALLOW_PRIVATE_ADDRESSES": "yes"} {
 		bad := maps.Clone(env)
 		bad[key] = val
 		_, _, err := cli(t, bad, "serve", "--listen", freeAddr(t))

@@ -29,9 +29,13 @@ func (e *env) withSSO(ctx context.Context, c *common, allowPrivate bool, fn func
 	return fn(dir, sp, db)
 }
 
-func allowPrivateFlag(e *env, fs *flag.FlagSet) *bool {
-	return fs.Bool("allow-private-addresses", e.getenv("ROLLCALL_ALLOW_PRIVATE_ADDRESSES") == "true",
+// allowPrivateFlag defines --allow-private-addresses, set from
+// ROLLCALL_ALLOW_PRIVATE_ADDRESSES through the flag's own parser (1, t,
+// true, …; anything else is a usage error, not a silent false).
+func allowPrivateFlag(e *env, fs *flag.FlagSet) (*bool, error) {
+	v := fs.Bool("allow-private-addresses", false,
 		"let the metadata fetch reach loopback, link-local and private addresses (and plain http)")
+	return v, envFlags(e, fs, map[string]string{"allow-private-addresses": "ROLLCALL_ALLOW_PRIVATE_ADDRESSES"})
 }
 
 func cmdSSOConfigure(ctx context.Context, e *env, args []string) error {
@@ -48,7 +52,10 @@ func cmdSSOConfigure(ctx context.Context, e *env, args []string) error {
 	jit := fs.Bool("jit", false, "create members on their first sign-in instead of refusing them")
 	preset := fs.String("preset", "", "attribute preset: "+strings.Join(saml.Presets(), ", "))
 	skew := fs.Duration("clock-skew", 0, "tolerated clock difference with the IdP (default 3m)")
-	allowPrivate := allowPrivateFlag(e, fs)
+	allowPrivate, err := allowPrivateFlag(e, fs)
+	if err != nil {
+		return err
+	}
 	if err := e.parse(fs, &c, args); err != nil {
 		return err
 	}
@@ -166,7 +173,10 @@ func cmdSSORefresh(ctx context.Context, e *env, args []string) error {
 	var c common
 	fs := e.flags("sso refresh", &c, true)
 	ws := fs.String("workspace", "", "workspace ID")
-	allowPrivate := allowPrivateFlag(e, fs)
+	allowPrivate, err := allowPrivateFlag(e, fs)
+	if err != nil {
+		return err
+	}
 	if err := e.parse(fs, &c, args); err != nil {
 		return err
 	}
