@@ -113,7 +113,7 @@ func cmdCredentialRevoke(kind credential.Kind) func(context.Context, *env, []str
 			if err := creds.Revoke(cliContext(ctx), *ws, kind, *id); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "revoked %s %s\n", strings.ReplaceAll(string(kind), "_", " "), *id)
+			fmt.Fprintf(e.stdout, "revoked %s %s\n", kind.Label(), *id)
 			return nil
 		})
 	}

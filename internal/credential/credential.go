@@ -36,6 +36,9 @@ import (
 // Kind is a kind of credential.
 type Kind string
 
+// Label is the kind in words, for messages ("scim token").
+func (k Kind) Label() string { return strings.ReplaceAll(string(k), "_", " ") }
+
 // Kinds of credential.
 const (
 	KindAPIKey      Kind = "api_key"
@@ -108,19 +111,17 @@ func NewService(s Store, now func() time.Time) *Service {
 
 var enc = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-func random(n int) string {
+func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never returns an error
-	return enc.EncodeToString(b)
+	return b
 }
+
+func random(n int) string { return enc.EncodeToString(randomBytes(n)) }
 
 // NewSecret returns n random bytes as unpadded URL-safe base64: a secret
 // for a cookie, a link or a one-time code, to be stored only as its Hash.
-func NewSecret(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never returns an error
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func NewSecret(n int) string { return base64.RawURLEncoding.EncodeToString(randomBytes(n)) }
 
 // Hash returns the stored form of a secret (SHA-256: secrets here are
 // random, so a fast hash is right; compare hashes in constant time).
@@ -272,7 +273,7 @@ func (s *Service) Revoke(ctx context.Context, ws string, kind Kind, id string) e
 	id = strings.TrimPrefix(id, ClientIDPrefix)
 	c, _, err := s.store.Credential(ctx, id)
 	if errors.Is(err, directory.ErrNotFound) || (err == nil && (c.WorkspaceID != ws || c.Kind != kind)) {
-		return directory.Errorf(directory.ENOTFOUND, "no %s %q in this workspace", strings.ReplaceAll(string(kind), "_", " "), id)
+		return directory.Errorf(directory.ENOTFOUND, "no %s %q in this workspace", kind.Label(), id)
 	} else if err != nil {
 		return err
 	}
