@@ -66,6 +66,18 @@ func wantsMembers(p *filter.Projection) bool {
 }
 
 // members loads every member of a group, for a representation.
+// membersOf reads the members of several groups in one query.
+func (s *Server) membersOf(ctx context.Context, ws string, groups []*directory.Group) (map[string][]directory.GroupMember, error) {
+	if len(groups) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(groups))
+	for i, g := range groups {
+		ids[i] = g.ID
+	}
+	return s.dir.Store().MembersOfGroups(ctx, ws, ids...)
+}
+
 func (s *Server) members(ctx context.Context, ws, id string) ([]directory.GroupMember, error) {
 	page, err := s.dir.Store().GroupMembers(ctx, ws, id, 0, 1<<30)
 	return page.Items, err
@@ -136,16 +148,6 @@ func (s *Server) respondGroups(w http.ResponseWriter, r *http.Request, rc *reqCt
 	withMembers := wantsMembers(p.proj)
 	var resources []any
 	total := 0
-	render := func(g *directory.Group, loadMembers bool) (map[string]any, error) {
-		var ms []directory.GroupMember
-		if loadMembers {
-			var err error
-			if ms, err = s.members(ctx, rc.ws, g.ID); err != nil {
-				return nil, err
-			}
-		}
-		return s.groupDoc(rc.ws, g, ms), nil
-	}
 	if exact {
 		q.Offset, q.Limit = p.startIndex-1, p.count
 		page, err := s.dir.Store().Groups(ctx, rc.ws, q)
@@ -154,12 +156,8 @@ func (s *Server) respondGroups(w http.ResponseWriter, r *http.Request, rc *reqCt
 			return
 		}
 		var members map[string][]directory.GroupMember
-		if withMembers && len(page.Items) > 0 {
-			ids := make([]string, len(page.Items))
-			for i, g := range page.Items {
-				ids[i] = g.ID
-			}
-			if members, err = s.dir.Store().MembersOfGroups(ctx, rc.ws, ids...); err != nil {
+		if withMembers {
+			if members, err = s.membersOf(ctx, rc.ws, page.Items); err != nil {
 				s.writeError(w, r, err)
 				return
 			}
@@ -169,9 +167,11 @@ func (s *Server) respondGroups(w http.ResponseWriter, r *http.Request, rc *reqCt
 		}
 		total = page.Total
 	} else {
-		// Filters on other attributes are evaluated here, a page of groups at
-		// a time; members are loaded only when the filter tests them.
+		// Filters on other attributes are evaluated here, a batch of groups
+		// at a time; members are read (one query per batch) only when the
+		// filter tests them, else once for the groups of the page.
 		needMembers := mentions(p.filter, "members")
+		var later []*directory.Group // on the page, to render with members
 		const batch = 200
 		for offset := 0; ; offset += batch {
 			q.Offset, q.Limit = offset, batch
@@ -180,28 +180,39 @@ func (s *Server) respondGroups(w http.ResponseWriter, r *http.Request, rc *reqCt
 				s.writeError(w, r, err)
 				return
 			}
-			for _, g := range page.Items {
-				doc, err := render(g, needMembers)
-				if err != nil {
+			var members map[string][]directory.GroupMember
+			if needMembers {
+				if members, err = s.membersOf(ctx, rc.ws, page.Items); err != nil {
 					s.writeError(w, r, err)
 					return
 				}
+			}
+			for _, g := range page.Items {
+				doc := s.groupDoc(rc.ws, g, members[g.ID])
 				if !p.matcher.Match(doc) {
 					continue
 				}
 				total++
-				if total >= p.startIndex && len(resources) < p.count {
+				if total >= p.startIndex && len(resources)+len(later) < p.count {
 					if withMembers && !needMembers {
-						if doc, err = render(g, true); err != nil {
-							s.writeError(w, r, err)
-							return
-						}
+						later = append(later, g)
+					} else {
+						resources = append(resources, p.proj.Apply(doc))
 					}
-					resources = append(resources, p.proj.Apply(doc))
 				}
 			}
 			if len(page.Items) < batch {
 				break
+			}
+		}
+		if len(later) > 0 {
+			members, err := s.membersOf(ctx, rc.ws, later)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			for _, g := range later {
+				resources = append(resources, p.proj.Apply(s.groupDoc(rc.ws, g, members[g.ID])))
 			}
 		}
 	}
