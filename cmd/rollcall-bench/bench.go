@@ -238,7 +238,7 @@ func (e *engineRun) prepare(ctx context.Context, rep *report) error {
 			return err
 		}
 	}
-	if e.needs(samlACS) {
+	if e.needs(samlACS, samlSP) {
 		if e.saml, err = s.newWorkspace(ctx, "Bench SAML"); err != nil {
 			return err
 		}

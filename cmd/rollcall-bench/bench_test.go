@@ -99,8 +99,9 @@ func TestEveryScenario(t *testing.T) {
 			t.Logf("%s: %d rows in %s", engine, len(rep.rows), time.Since(start).Round(time.Millisecond))
 
 			// 6 SCIM scenarios, 2 group sizes × 3 K, group-list, saml-acs,
-			// bare-insert and rsa-verify, each at c=1 and c=2.
-			if want := 2 * (6 + 2*3 + 4); len(rep.rows) != want {
+			// saml-sp (two rows), bare-insert and rsa-verify, each at c=1
+			// and c=2.
+			if want := 2 * (6 + 2*3 + 6); len(rep.rows) != want {
 				t.Errorf("%d rows, want %d", len(rep.rows), want)
 			}
 			for _, r := range rep.rows {

@@ -114,6 +114,7 @@ type request struct {
 	method, path string // path includes the query
 	body         []byte
 	contentType  string
+	cookie       string                                 // Cookie header, as a browser would send it
 	want         []int                                  // acceptable statuses
 	check        func(h http.Header, body []byte) error // optional
 }
@@ -135,6 +136,9 @@ func (c *httpClient) do(ctx context.Context, r *request) (http.Header, []byte, e
 	}
 	if r.contentType != "" {
 		req.Header.Set("Content-Type", r.contentType)
+	}
+	if r.cookie != "" {
+		req.Header.Set("Cookie", r.cookie)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)

@@ -22,6 +22,10 @@
 //	group-list    GET /Groups?excludedAttributes=members&count=100 (random page)
 //	saml-acs      a completed IdP-initiated sign-in: POST /saml/{ws}/acs
 //	              (303) then GET /complete (303 and a session cookie)
+//	saml-sp       an SP-initiated sign-in, as two rows: GET /login (302 to
+//	              the IdP with a signed AuthnRequest and a browser cookie),
+//	              then, with responses to those requests, the ACS POST and
+//	              the completion with that cookie
 //	bare-insert   baseline: one small INSERT and COMMIT through the store's
 //	              driver and pool, in-process
 //	rsa-verify    baseline: one RSA-2048 PKCS#1 v1.5 SHA-256 verification
@@ -87,12 +91,13 @@ const (
 	groupPatch = "group-patch"
 	groupList  = "group-list"
 	samlACS    = "saml-acs"
+	samlSP     = "saml-sp"
 	bareInsert = "bare-insert"
 	rsaVerify  = "rsa-verify"
 )
 
 // scenarioOrder lists every scenario; "all" selects them all.
-var scenarioOrder = []string{scimCreate, scimLookup, scimGet, scimPatch, scimPage, scimWalk, groupPatch, groupList, samlACS, bareInsert, rsaVerify}
+var scenarioOrder = []string{scimCreate, scimLookup, scimGet, scimPatch, scimPage, scimWalk, groupPatch, groupList, samlACS, samlSP, bareInsert, rsaVerify}
 
 // config is a parsed command line.
 type config struct {
@@ -125,7 +130,7 @@ func parseFlags(args []string) (*config, error) {
 	sizes := fs.String("group-sizes", "1000,100000", "group-patch: group sizes S, comma-separated")
 	ks := fs.String("group-k", "1,100,1000", "group-patch: members K added and removed per PATCH, comma-separated")
 	groups := fs.Int("groups", 10000, "group-list: groups in the workspace")
-	samlUsers := fs.Int("saml-members", 1000, "saml-acs: members who sign in (round robin)")
+	samlUsers := fs.Int("saml-members", 1000, "saml-acs, saml-sp: members who sign in (round robin)")
 	scen := fs.String("scenarios", "", "scenarios, comma-separated, or all (also given as arguments)")
 	quick := fs.Bool("quick", false, "small sizes for a smoke test: n=20, 300 members, S=100,1000, K=1,10,100, 250 groups")
 	seed := fs.Uint64("seed", 1, "seed of every random choice (users, pages, members)")

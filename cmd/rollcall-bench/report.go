@@ -163,6 +163,8 @@ func (rep *report) write(w io.Writer) error {
 		"every request's status and answer were checked, and any unexpected one aborts the run. Requests are bounded (n per row), never timed.\n")
 	b.WriteString("- req/s is completed units over wall time with c clients: a saml-acs unit is one completed sign-in " +
 		"(POST /acs → 303, GET /complete → 303 with a session cookie; responses minted and signed before timing); " +
+		"saml-sp is an SP-initiated sign-in in two rows, GET /login (302 to the IdP) and then the same two steps with that browser's cookie " +
+		"(responses to those requests minted between the rows): a whole sign-in takes the two rows' times added; " +
 		"a group-patch unit is one PATCH (adds and removes alternate); bare-insert and rsa-verify run in-process.\n")
 	b.WriteString("- server RSS is the server's peak resident set (VmHWM) during the row.\n")
 	if len(rep.seeded) > 0 {

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -56,6 +57,8 @@ func (e *engineRun) scenario(ctx context.Context, name string) ([]row, error) {
 			rs, err = e.groupList(ctx, srv, c)
 		case samlACS:
 			rs, err = e.samlACS(ctx, srv, c)
+		case samlSP:
+			rs, err = e.samlSP(ctx, srv, c)
 		case groupPatch:
 			continue // rows by group size and K, below
 		default:
@@ -364,11 +367,90 @@ func (e *engineRun) configureSAML(ctx context.Context) error {
 
 func (e *engineRun) samlACS(ctx context.Context, srv *child, c int) ([]row, error) {
 	w, n := e.saml, e.cfg.n
+	forms, err := e.mintResponses(srv, n, func(int) string { return "" })
+	if err != nil {
+		return nil, err
+	}
+	before, err := e.seed.count(ctx, "SELECT COUNT(*) FROM sessions WHERE workspace_id = $1", w.id)
+	if err != nil {
+		return nil, err
+	}
+	cl := newHTTPClient(srv.base, "", c)
+	defer cl.close()
+	jobs := make([]job, n)
+	for i := range jobs {
+		jobs[i] = func(ctx context.Context) error { return finishSignIn(ctx, cl, w.id, forms[i], "") }
+	}
+	r, err := e.measure(ctx, srv, samlACS+" (sign-ins)", c, split(jobs, c))
+	if err != nil {
+		return nil, err
+	}
+	return single(r, e.checkSessions(ctx, before, n))
+}
+
+// samlSP measures SP-initiated sign-ins in two rows, so that the IdP's
+// signing stays out of the timing: n starts (GET /login: the AuthnRequest,
+// signed with the SP key, the request record and the browser-binding
+// cookie), then, with responses minted for those requests, n completions
+// (POST /acs with that browser's cookie, then GET /complete). A whole
+// sign-in costs the two rows' times added.
+func (e *engineRun) samlSP(ctx context.Context, srv *child, c int) ([]row, error) {
+	w, n := e.saml, e.cfg.n
+	before, err := e.seed.count(ctx, "SELECT COUNT(*) FROM sessions WHERE workspace_id = $1", w.id)
+	if err != nil {
+		return nil, err
+	}
+	cl := newHTTPClient(srv.base, "", c)
+	defer cl.close()
+	ids, cookies := make([]string, n), make([]string, n)
+	start := &request{method: http.MethodGet, path: "/saml/" + w.id + "/login?return_to=/", want: []int{http.StatusFound}}
+	jobs := make([]job, n)
+	for i := range jobs {
+		jobs[i] = func(ctx context.Context) error {
+			h, _, err := cl.do(ctx, start)
+			if err != nil {
+				return err
+			}
+			if ids[i], err = samltest.ParseRequestID(h.Get("Location")); err != nil {
+				return fmt.Errorf("GET /login redirected to %q: %w", h.Get("Location"), err)
+			}
+			for _, ck := range (&http.Response{Header: h}).Cookies() {
+				if strings.HasPrefix(ck.Name, "rollcall_sso_") {
+					cookies[i] = ck.Name + "=" + ck.Value
+				}
+			}
+			if cookies[i] == "" {
+				return errors.New("GET /login set no browser-binding cookie")
+			}
+			return nil
+		}
+	}
+	started, err := e.measure(ctx, srv, samlSP+" start (GET /login)", c, split(jobs, c))
+	if err != nil {
+		return nil, err
+	}
+	forms, err := e.mintResponses(srv, n, func(i int) string { return ids[i] })
+	if err != nil {
+		return nil, err
+	}
+	for i := range jobs {
+		jobs[i] = func(ctx context.Context) error { return finishSignIn(ctx, cl, w.id, forms[i], cookies[i]) }
+	}
+	finished, err := e.measure(ctx, srv, samlSP+" finish (sign-ins)", c, split(jobs, c))
+	if err != nil {
+		return nil, err
+	}
+	return []row{started, finished}, e.checkSessions(ctx, before, n)
+}
+
+// mintResponses signs n responses of the SAML workspace's IdP, the i-th
+// answering request inResponseTo(i) ("" for IdP-initiated), as form
+// bodies. Signing is the IdP's work, so it happens before timing.
+func (e *engineRun) mintResponses(srv *child, n int, inResponseTo func(int) string) ([][]byte, error) {
+	w := e.saml
 	// The SP's URLs as the server under test computes them.
 	sp := saml.New(saml.Config{BaseURL: srv.base}, nil, nil, nil, nil, nil)
 	acs, audience := sp.ACSURL(w.id), sp.EntityID(w.id)
-	// Mint and sign every Response before timing: signing is the IdP's
-	// work, not the SP's.
 	start := time.Now()
 	forms := make([][]byte, n)
 	errs := make([]error, n)
@@ -377,7 +459,7 @@ func (e *engineRun) samlACS(ctx context.Context, srv *child, c int) ([]row, erro
 	for k := range workers {
 		wg.Go(func() {
 			for i := k; i < n; i += workers {
-				raw, err := e.idp.ResponseXML(samltest.Assertion{ACSURL: acs, Audience: audience,
+				raw, err := e.idp.ResponseXML(samltest.Assertion{ACSURL: acs, Audience: audience, InResponseTo: inResponseTo(i),
 					NameID: personAt(i % len(w.ids)).userName}) // a distinct random assertion ID each
 				errs[i] = err
 				forms[i] = []byte("SAMLResponse=" + url.QueryEscape(base64.StdEncoding.EncodeToString(raw)))
@@ -385,57 +467,54 @@ func (e *engineRun) samlACS(ctx context.Context, srv *child, c int) ([]row, erro
 		})
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("mint a SAML response: %w", err)
-		}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("mint a SAML response: %w", err)
 	}
 	e.logf("minted %d signed SAML responses in %s", n, time.Since(start).Round(time.Millisecond))
-	before, err := e.seed.count(ctx, "SELECT COUNT(*) FROM sessions WHERE workspace_id = $1", w.id)
+	return forms, nil
+}
+
+// finishSignIn posts a response to the ACS as a browser holding cookie
+// ("" for none) and follows it to the completion, which must set a
+// session cookie.
+func finishSignIn(ctx context.Context, cl *httpClient, ws string, form []byte, cookie string) error {
+	h, _, err := cl.do(ctx, &request{method: http.MethodPost, path: "/saml/" + ws + "/acs", body: form, cookie: cookie,
+		contentType: "application/x-www-form-urlencoded", want: []int{http.StatusSeeOther}, check: toCompletion})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cl := newHTTPClient(srv.base, "", c)
-	defer cl.close()
-	toComplete := func(h http.Header, _ []byte) error {
-		if !strings.Contains(h.Get("Location"), "/complete?code=") {
-			return fmt.Errorf("redirected to %q, not to the completion URL", h.Get("Location"))
-		}
-		return nil
+	_, _, err = cl.do(ctx, &request{method: http.MethodGet, path: h.Get("Location"), cookie: cookie,
+		want: []int{http.StatusSeeOther}, check: withSession})
+	return err
+}
+
+func toCompletion(h http.Header, _ []byte) error {
+	if !strings.Contains(h.Get("Location"), "/complete?code=") {
+		return fmt.Errorf("redirected to %q, not to the completion URL", h.Get("Location"))
 	}
-	withSession := func(h http.Header, _ []byte) error {
-		for _, v := range h.Values("Set-Cookie") {
-			if strings.HasPrefix(v, session.CookieName+"=") {
-				return nil
-			}
-		}
-		return fmt.Errorf("no %s cookie set", session.CookieName)
-	}
-	jobs := make([]job, n)
-	for i := range jobs {
-		post := &request{method: http.MethodPost, path: "/saml/" + w.id + "/acs", body: forms[i],
-			contentType: "application/x-www-form-urlencoded", want: []int{http.StatusSeeOther}, check: toComplete}
-		jobs[i] = func(ctx context.Context) error {
-			h, _, err := cl.do(ctx, post)
-			if err != nil {
-				return err
-			}
-			_, _, err = cl.do(ctx, &request{method: http.MethodGet, path: h.Get("Location"), want: []int{http.StatusSeeOther}, check: withSession})
-			return err
+	return nil
+}
+
+func withSession(h http.Header, _ []byte) error {
+	for _, v := range h.Values("Set-Cookie") {
+		if strings.HasPrefix(v, session.CookieName+"=") {
+			return nil
 		}
 	}
-	r, err := e.measure(ctx, srv, samlACS+" (sign-ins)", c, split(jobs, c))
+	return fmt.Errorf("no %s cookie set", session.CookieName)
+}
+
+// checkSessions makes sure n sign-ins made n sessions in the SAML
+// workspace, which had before.
+func (e *engineRun) checkSessions(ctx context.Context, before, n int) error {
+	after, err := e.seed.count(ctx, "SELECT COUNT(*) FROM sessions WHERE workspace_id = $1", e.saml.id)
 	if err != nil {
-		return nil, err
-	}
-	after, err := e.seed.count(ctx, "SELECT COUNT(*) FROM sessions WHERE workspace_id = $1", w.id)
-	if err != nil {
-		return nil, err
+		return err
 	}
 	if after-before != n {
-		return nil, fmt.Errorf("%d sign-ins made %d sessions", n, after-before)
+		return fmt.Errorf("%d sign-ins made %d sessions", n, after-before)
 	}
-	return single(r, nil)
+	return nil
 }
 
 // bareInsert measures the floor under every write: one INSERT of a small

@@ -255,23 +255,33 @@ func (i *IdP) sign(data []byte) ([]byte, error) {
 // (as the SP's /login redirects to).
 func RequestID(tb testing.TB, redirect string) string {
 	tb.Helper()
-	u, err := url.Parse(redirect)
+	id, err := ParseRequestID(redirect)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return id
+}
+
+// ParseRequestID is RequestID for callers without a testing.TB (the load
+// tool): it returns the AuthnRequest ID of an HTTP-Redirect binding URL.
+func ParseRequestID(redirect string) (string, error) {
+	u, err := url.Parse(redirect)
+	if err != nil {
+		return "", err
+	}
 	raw, err := base64.StdEncoding.DecodeString(u.Query().Get("SAMLRequest"))
 	if err != nil {
-		tb.Fatalf("SAMLRequest: %v", err)
+		return "", fmt.Errorf("SAMLRequest: %w", err)
 	}
 	xmlDoc, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), 1<<20))
 	if err != nil {
-		tb.Fatalf("inflate: %v", err)
+		return "", fmt.Errorf("inflate: %w", err)
 	}
 	var req struct {
 		ID string `xml:"ID,attr"`
 	}
 	if err := xml.Unmarshal(xmlDoc, &req); err != nil || req.ID == "" {
-		tb.Fatalf("AuthnRequest %q: %v", xmlDoc, err)
+		return "", fmt.Errorf("AuthnRequest %q: no ID (%v)", xmlDoc, err)
 	}
-	return req.ID
+	return req.ID, nil
 }
