@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -52,11 +53,13 @@ func BenchmarkSignIn(b *testing.B) {
 				if err != nil || resp.StatusCode != http.StatusSeeOther {
 					b.Fatalf("acs: %v %v", err, resp.Status)
 				}
+				io.Copy(io.Discard, resp.Body) // drained, so the connection is reused as a browser's would be
 				resp.Body.Close()
 				done, err := client.Get(resp.Header.Get("Location"))
 				if err != nil || done.StatusCode != http.StatusSeeOther || !strings.Contains(done.Header.Get("Set-Cookie"), "rollcall_session") {
 					b.Fatalf("complete: %v %v", err, done.Status)
 				}
+				io.Copy(io.Discard, done.Body)
 				done.Body.Close()
 			}
 		})
