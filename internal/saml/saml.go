@@ -54,7 +54,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
-	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -586,30 +585,13 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The code is used up and the session stored in one atomic write, only
-	// for a member who is still active; check runs on the pending login
-	// just before (inside that transaction on SQLite; on PostgreSQL on the
-	// row as read, which never changes once written).
-	refused := "" // why check refused the login
+	// for a member who is still active and a login c accepts.
+	c := &Completion{Workspace: ws, Now: s.now()}
+	if ck, err := r.Cookie(nonceCookie(ws)); err == nil {
+		c.BrowserHash = credential.Hash(ck.Value)
+	}
 	sess, cookie := s.sessions.New(ws, "", "saml")
-	l, created, err := s.store.CompleteLogin(ctx, credential.Hash(code), func(l *PendingLogin) bool {
-		refused = ""
-		now := s.now()
-		if l.WorkspaceID != ws || !now.Before(l.Expires) ||
-			(!l.SessionNotOnOrAfter.IsZero() && !now.Before(l.SessionNotOnOrAfter)) { // the IdP's session already ended
-			refused = "expired"
-		} else if l.BrowserHash != nil {
-			ck, err := r.Cookie(nonceCookie(ws))
-			if err != nil || subtle.ConstantTimeCompare(credential.Hash(ck.Value), l.BrowserHash) != 1 {
-				refused = "browser"
-			}
-		}
-		// The IdP may end the session sooner than our own limit
-		// (SAML Core §2.7.2: SessionNotOnOrAfter).
-		if refused == "" && !l.SessionNotOnOrAfter.IsZero() && l.SessionNotOnOrAfter.Before(sess.Expires) {
-			sess.Expires = l.SessionNotOnOrAfter.UTC()
-		}
-		return refused == ""
-	}, sess)
+	l, refused, created, err := s.store.CompleteLogin(ctx, credential.Hash(code), c, sess)
 	switch {
 	case err != nil && !errors.Is(err, directory.ErrNotFound):
 		s.internalError(w, r, err)

@@ -2,6 +2,7 @@ package saml
 
 import (
 	"context"
+	"crypto/subtle"
 	"time"
 
 	"rollcall/internal/directory"
@@ -79,6 +80,40 @@ type PendingLogin struct {
 	SessionNotOnOrAfter time.Time
 }
 
+// A Completion is what a pending login must match to become a session: the
+// workspace whose completion URL the browser used, the time, and the hash
+// of the browser-binding cookie the browser sent (nil without one).
+type Completion struct {
+	Workspace   string
+	Now         time.Time
+	BrowserHash []byte
+}
+
+// Refusal says why l cannot become a session: "expired" (another
+// workspace's code, the code's two minutes are up, or the IdP's session has
+// already ended) or "browser" (the sign-in was started in another browser:
+// login CSRF); "" when it can. A store that checks in SQL must refuse
+// exactly what this refuses.
+func (c *Completion) Refusal(l *PendingLogin) string {
+	switch {
+	case l.WorkspaceID != c.Workspace || !c.Now.Before(l.Expires) ||
+		(!l.SessionNotOnOrAfter.IsZero() && !c.Now.Before(l.SessionNotOnOrAfter)):
+		return "expired"
+	case l.BrowserHash != nil && (c.BrowserHash == nil || subtle.ConstantTimeCompare(c.BrowserHash, l.BrowserHash) != 1):
+		return "browser"
+	}
+	return ""
+}
+
+// SessionExpiry is when a session made from l ends, given the server's own
+// limit: sooner when the IdP says so (SAML Core §2.7.2, SessionNotOnOrAfter).
+func SessionExpiry(l *PendingLogin, limit time.Time) time.Time {
+	if !l.SessionNotOnOrAfter.IsZero() && l.SessionNotOnOrAfter.Before(limit) {
+		return l.SessionNotOnOrAfter
+	}
+	return limit
+}
+
 // Store is the persistence SAML needs. Lookups return directory.ErrNotFound
 // when there is nothing.
 type Store interface {
@@ -121,12 +156,13 @@ type Store interface {
 	ConsumeResponse(ctx context.Context, ws, requestID, assertionID string, expires, now time.Time, login *PendingLogin, lastLogin string, entry *directory.AuditEntry) (*PendingRequest, error)
 	// CompleteLogin finishes a sign-in: it returns the pending login of
 	// codeHash (directory.ErrNotFound if there is none, or if another
-	// completion used it first), and, when check accepts it and its member
-	// is still active, stores s for that member in the same atomic write
-	// that deletes the login (s's WorkspaceID and MemberID are set from the
-	// login; check may adjust s). created says whether s was stored. The
-	// login is used up either way.
-	CompleteLogin(ctx context.Context, codeHash []byte, check func(*PendingLogin) bool, s *session.Session) (l *PendingLogin, created bool, err error)
+	// completion used it first) and c.Refusal of it, and, when that is ""
+	// and the login's member is still active, stores s for that member in
+	// the same atomic write that deletes the login. s's WorkspaceID and
+	// MemberID are set from the login and its Expires capped by
+	// SessionExpiry. created says whether s was stored. The login is used
+	// up either way.
+	CompleteLogin(ctx context.Context, codeHash []byte, c *Completion, s *session.Session) (l *PendingLogin, refused string, created bool, err error)
 	// UpdateMetadata stores the outcome of a metadata refresh without
 	// touching the rest of the connection.
 	UpdateMetadata(ctx context.Context, ws string, c *Connection) error

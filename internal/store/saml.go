@@ -353,23 +353,24 @@ var consumeAcceptedSQL = `WITH req AS (
 // CompleteLogin implements saml.Store. The session is inserted only for
 // an active member, in the same statement that checks it, so a member
 // deactivated while signing in never gets one.
-func (db *DB) CompleteLogin(ctx context.Context, codeHash []byte, check func(*saml.PendingLogin) bool, s *Session) (*saml.PendingLogin, bool, error) {
+func (db *DB) CompleteLogin(ctx context.Context, codeHash []byte, c *saml.Completion, s *Session) (*saml.PendingLogin, string, bool, error) {
 	if db.d.WritableCTE {
-		return db.completeLoginCTE(ctx, codeHash, check, s)
+		return db.completeLoginCTE(ctx, codeHash, c, s)
 	}
 	var l *saml.PendingLogin
+	var refused string
 	var created bool
 	err := db.updateTx(ctx, func(t *Tx) error {
-		l, created = nil, false
+		l, refused, created = nil, "", false
 		p, err := scanLogin(t.queryRow("DELETE FROM saml_logins WHERE code_hash = $1 RETURNING "+loginColumns, codeHash))
 		if err != nil {
 			return db.translate(err)
 		}
 		l = p
-		if !check(l) {
+		if refused = c.Refusal(l); refused != "" {
 			return nil
 		}
-		s.WorkspaceID, s.MemberID = p.WorkspaceID, p.MemberID
+		s.WorkspaceID, s.MemberID, s.Expires = p.WorkspaceID, p.MemberID, saml.SessionExpiry(p, s.Expires)
 		res, err := t.exec(`INSERT INTO sessions (`+sessionColumns+`)
 			SELECT $1, workspace_id, id, $2, $3, $4, $5, $6 FROM members WHERE workspace_id = $7 AND id = $8 AND active = TRUE`,
 			s.ID, s.SecretHash, s.AuthMethod, micro(s.Created), micro(s.LastSeen), micro(s.Expires), p.WorkspaceID, p.MemberID)
@@ -380,57 +381,79 @@ func (db *DB) CompleteLogin(ctx context.Context, codeHash []byte, check func(*sa
 		created = n == 1
 		return err
 	})
-	return l, created, err
+	return l, refused, created, err
 }
 
-// completeLoginCTE is CompleteLogin in two round trips instead of four: a
-// pending login never changes once written, so it is read and checked
-// first, and then used up and turned into a session in one statement. The
-// DELETE is what makes the code single-use: of two completions racing with
-// one code, only one deletes the row; the other finds it gone.
-func (db *DB) completeLoginCTE(ctx context.Context, codeHash []byte, check func(*saml.PendingLogin) bool, s *Session) (*saml.PendingLogin, bool, error) {
-	p, err := scanLogin(db.queryRowRead(ctx, "SELECT "+loginColumns+" FROM saml_logins WHERE code_hash = $1", codeHash))
-	if err != nil {
-		return nil, false, db.translate(err)
-	}
-	if !check(p) {
-		res, err := db.execWrite(ctx, "DELETE FROM saml_logins WHERE code_hash = $1", codeHash)
-		if err != nil {
-			return nil, false, err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return nil, false, cmp.Or(err, fmt.Errorf("%w: the sign-in code was used meanwhile", ErrNotFound))
-		}
-		return p, false, nil
-	}
-	s.WorkspaceID, s.MemberID = p.WorkspaceID, p.MemberID
-	var used, created int
-	err = db.queryRowWrite(ctx, `WITH l AS (
-			DELETE FROM saml_logins WHERE code_hash = $1 RETURNING workspace_id, member_id
+// completeLoginCTE is CompleteLogin in one round trip when the login is
+// accepted: one statement uses the code up, checks it the way
+// Completion.Refusal does, and turns it into a session for a member still
+// active. The DELETE is what makes the code single-use: of two completions
+// racing with one code, only one deletes the row; the other finds it gone.
+// A login the statement does not take is read, checked by Refusal to say
+// why, and used up.
+//
+// The browser binding is compared with = here, not in constant time: both
+// sides are SHA-256 hashes of secrets, and the code it sits beside is
+// looked up by its hash the same way.
+func (db *DB) completeLoginCTE(ctx context.Context, codeHash []byte, c *saml.Completion, s *Session) (*saml.PendingLogin, string, bool, error) {
+	now := micro(c.Now)
+	var created int
+	var expires int64
+	row := db.queryRowWrite(ctx, `WITH l AS (
+			DELETE FROM saml_logins WHERE code_hash = $1 AND workspace_id = $2 AND expires > $3
+				AND (session_not_on_or_after = 0 OR session_not_on_or_after > $3)
+				AND (browser_hash IS NULL OR browser_hash = $4)
+			RETURNING `+loginColumns+`
 		), s AS (
 			INSERT INTO sessions (`+sessionColumns+`)
-			SELECT $2, m.workspace_id, m.id, $3, $4, $5, $6, $7
+			SELECT $5, m.workspace_id, m.id, $6, $7, $8, $9,
+				CASE WHEN l.session_not_on_or_after <> 0 AND l.session_not_on_or_after < $10 THEN l.session_not_on_or_after ELSE $10 END
 			FROM l JOIN members m ON m.workspace_id = l.workspace_id AND m.id = l.member_id WHERE m.active = TRUE
-			RETURNING id
+			RETURNING expires
 		)
-		SELECT (SELECT COUNT(*) FROM l), (SELECT COUNT(*) FROM s)`,
-		codeHash, s.ID, s.SecretHash, s.AuthMethod, micro(s.Created), micro(s.LastSeen), micro(s.Expires)).Scan(&used, &created)
+		SELECT `+loginColumns+`, (SELECT COUNT(*) FROM s), COALESCE((SELECT expires FROM s), 0) FROM l`,
+		codeHash, c.Workspace, now, c.BrowserHash,
+		s.ID, s.SecretHash, s.AuthMethod, micro(s.Created), micro(s.LastSeen), micro(s.Expires))
+	p, err := scanLogin(row, &created, &expires)
 	switch {
-	case err != nil:
-		return nil, false, db.translate(err)
-	case used == 0:
-		return nil, false, fmt.Errorf("%w: the sign-in code was used meanwhile", ErrNotFound)
+	case err == nil:
+		s.WorkspaceID, s.MemberID = p.WorkspaceID, p.MemberID
+		if created == 1 {
+			s.Expires = fromMicro(expires)
+		}
+		return p, "", created == 1, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, "", false, db.translate(err)
 	}
-	return p, created == 1, nil
+	p, err = scanLogin(db.queryRowRead(ctx, "SELECT "+loginColumns+" FROM saml_logins WHERE code_hash = $1", codeHash))
+	if err != nil {
+		return nil, "", false, db.translate(err)
+	}
+	refused := c.Refusal(p)
+	if refused == "" {
+		// The row never changes once written, so the statement above
+		// refused what Refusal accepts: refuse, and say so.
+		return nil, "", false, fmt.Errorf("sign-in completion: the database refused a login that Completion.Refusal accepts (workspace %s)", p.WorkspaceID)
+	}
+	res, err := db.execWrite(ctx, "DELETE FROM saml_logins WHERE code_hash = $1", codeHash)
+	if err != nil {
+		return nil, "", false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return nil, "", false, cmp.Or(err, fmt.Errorf("%w: the sign-in code was used meanwhile", ErrNotFound))
+	}
+	return p, refused, false, nil
 }
 
 // loginColumns are a pending login's columns, in scanLogin's order.
 const loginColumns = "code_hash, workspace_id, member_id, browser_hash, return_to, expires, session_not_on_or_after"
 
-func scanLogin(row scanner) (*saml.PendingLogin, error) {
+// scanLogin reads a pending login's columns, then any extra ones into
+// extra.
+func scanLogin(row scanner, extra ...any) (*saml.PendingLogin, error) {
 	var p saml.PendingLogin
 	var expires, sessionCap int64
-	if err := row.Scan(&p.CodeHash, &p.WorkspaceID, &p.MemberID, &p.BrowserHash, &p.ReturnTo, &expires, &sessionCap); err != nil {
+	if err := row.Scan(append([]any{&p.CodeHash, &p.WorkspaceID, &p.MemberID, &p.BrowserHash, &p.ReturnTo, &expires, &sessionCap}, extra...)...); err != nil {
 		return nil, err
 	}
 	p.Expires, p.SessionNotOnOrAfter = fromMicro(expires), fromMicro(sessionCap)

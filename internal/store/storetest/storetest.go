@@ -5,6 +5,7 @@
 package storetest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"MemberQueries", testMemberQueries},
 		{"IndexedFilters", testIndexedFilters},
 		{"HasConnection", testHasConnection},
+		{"CompleteLogin", testCompleteLogin},
 		{"Pagination", testPagination},
 		{"Groups", testGroups},
 		{"GroupRoles", testGroupRoles},
@@ -726,6 +728,99 @@ func testHasConnection(t *testing.T, db *store.DB) {
 	for ws, want := range map[string]bool{a: true, b: false, "nope": false} {
 		if ok, err := db.HasConnection(ctx, ws); err != nil || ok != want {
 			t.Errorf("HasConnection(%s) = %v, %v; want %v", ws, ok, err, want)
+		}
+	}
+}
+
+// testCompleteLogin: a pending login becomes a session exactly when
+// saml.Completion.Refusal accepts it and its member is active, at the
+// microsecond boundaries of its expiry and of the IdP's session, with and
+// without a browser binding; PostgreSQL checks it in SQL, so this is where
+// the SQL and Refusal are held to one answer. A login is used up either way.
+func testCompleteLogin(t *testing.T, db *store.DB) {
+	svc := directory.NewService(db)
+	ctx := ctxFor(t)
+	ws := newWorkspace(t, svc).ID
+	active := addMember(t, svc, ws, "active@example.com", directory.RoleMember)
+	inactive := addMember(t, svc, ws, "inactive@example.com", directory.RoleMember)
+	if _, err := svc.UpdateMember(ctx, ws, inactive.ID, directory.UpdateOptions{}, func(m *directory.Member) error {
+		m.Active = false
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Now().Truncate(time.Second).Add(time.Hour) // whole microseconds, as stored
+	limit := base.Add(7 * 24 * time.Hour)                   // the server's own session limit
+	bound, other := []byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")
+	n := 0
+	// pending stores a login for member expiring at base, capped by the
+	// IdP at snooa (zero: no cap), bound to browser (nil: IdP-initiated).
+	pending := func(member string, snooa time.Time, browser []byte) []byte {
+		t.Helper()
+		n++
+		id := fmt.Sprintf("id-%d", n)
+		if browser != nil {
+			if err := db.InsertRequest(ctx, &saml.PendingRequest{ID: id, WorkspaceID: ws, BrowserHash: browser, Expires: base}); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			id = ""
+		}
+		code := []byte(fmt.Sprintf("code-%02d-0123456789abcdef012345", n))
+		login := &saml.PendingLogin{CodeHash: code, WorkspaceID: ws, MemberID: member, Expires: base, SessionNotOnOrAfter: snooa}
+		if _, err := db.ConsumeResponse(ctx, ws, id, fmt.Sprintf("assertion-%d", n), base, base.Add(-time.Hour), login, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		return code
+	}
+	for _, tc := range []struct {
+		name         string
+		member       string
+		snooa        time.Time
+		bound        []byte // the login's browser binding
+		workspace    string // the completion URL's ("": the login's)
+		now          time.Time
+		browser      []byte // the completing browser's
+		wantRefused  string
+		wantCreated  bool
+		wantSessionE time.Time
+	}{
+		{name: "a microsecond before expiry", member: active.ID, now: base.Add(-time.Microsecond), wantCreated: true, wantSessionE: limit},
+		{name: "a nanosecond before expiry", member: active.ID, now: base.Add(-time.Nanosecond), wantCreated: true, wantSessionE: limit},
+		{name: "at expiry", member: active.ID, now: base, wantRefused: "expired"},
+		{name: "after expiry", member: active.ID, now: base.Add(time.Minute), wantRefused: "expired"},
+		{name: "another workspace's URL", member: active.ID, workspace: "elsewhere", now: base.Add(-time.Minute), wantRefused: "expired"},
+		{name: "the IdP's session caps ours", member: active.ID, snooa: base.Add(-time.Second), now: base.Add(-time.Minute), wantCreated: true, wantSessionE: base.Add(-time.Second)},
+		{name: "the IdP's session just ended", member: active.ID, snooa: base.Add(-time.Second), now: base.Add(-time.Second), wantRefused: "expired"},
+		{name: "the IdP's cap is later than ours", member: active.ID, snooa: limit.Add(time.Hour), now: base.Add(-time.Minute), wantCreated: true, wantSessionE: limit},
+		{name: "the binding browser", member: active.ID, bound: bound, browser: bound, now: base.Add(-time.Minute), wantCreated: true, wantSessionE: limit},
+		{name: "another browser", member: active.ID, bound: bound, browser: other, now: base.Add(-time.Minute), wantRefused: "browser"},
+		{name: "a browser without the cookie", member: active.ID, bound: bound, now: base.Add(-time.Minute), wantRefused: "browser"},
+		{name: "an IdP-initiated login in any browser", member: active.ID, browser: other, now: base.Add(-time.Minute), wantCreated: true, wantSessionE: limit},
+		{name: "an inactive member", member: inactive.ID, now: base.Add(-time.Minute)},
+	} {
+		code := pending(tc.member, tc.snooa, tc.bound)
+		c := &saml.Completion{Workspace: cmp.Or(tc.workspace, ws), Now: tc.now, BrowserHash: tc.browser}
+		s := &store.Session{ID: fmt.Sprintf("session-%d", n), SecretHash: []byte("secret"), AuthMethod: "saml", Created: base, LastSeen: base, Expires: limit}
+		l, refused, created, err := db.CompleteLogin(ctx, code, c, s)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if refused != tc.wantRefused || created != tc.wantCreated || refused != c.Refusal(l) {
+			t.Errorf("%s: refused %q, created %v; want %q, %v (Refusal says %q)", tc.name, refused, created, tc.wantRefused, tc.wantCreated, c.Refusal(l))
+		}
+		stored, err := db.Session(ctx, s.ID)
+		switch {
+		case tc.wantCreated && err != nil:
+			t.Errorf("%s: no session stored: %v", tc.name, err)
+		case tc.wantCreated && (!stored.Expires.Equal(tc.wantSessionE) || !s.Expires.Equal(tc.wantSessionE) || stored.MemberID != tc.member):
+			t.Errorf("%s: session of %s expires %v (the caller's copy %v); want %s, %v", tc.name, stored.MemberID, stored.Expires, s.Expires, tc.member, tc.wantSessionE)
+		case !tc.wantCreated && !errors.Is(err, directory.ErrNotFound):
+			t.Errorf("%s: a session was stored (%v)", tc.name, err)
+		}
+		if _, _, _, err := db.CompleteLogin(ctx, code, c, &store.Session{ID: s.ID + "-again", Expires: limit}); !errors.Is(err, directory.ErrNotFound) {
+			t.Errorf("%s: the code was not used up: %v", tc.name, err)
 		}
 	}
 }
