@@ -131,9 +131,11 @@ This is a new database, so Rollcall created your first workspace:
 
 Next, make yourself its owner (in another terminal):
   rollcall member add%[5]s --workspace %[3]s --email you@example.com --role owner
+set your password from the link this prints, to sign in at %[6]s:
+  rollcall member reset-link%[5]s --workspace %[3]s --email you@example.com
 then create an API key for your application:
   rollcall api-key create%[5]s --workspace %[3]s
-`, c.baseURL, server.Redact(c.database), w.ID, api.SCIMBaseURL(c.baseURL, w.ID), flags)
+`, c.baseURL, server.Redact(c.database), w.ID, api.SCIMBaseURL(c.baseURL, w.ID), flags, web.SignInURL(c.baseURL, w.ID))
 	return nil
 }
 

@@ -241,8 +241,17 @@ func TestServe(t *testing.T) {
 		return nil, nil, nil
 	}
 	out, cancel, done := start()
-	if !strings.Contains(out.String(), "created your first workspace") || !strings.Contains(out.String(), "--role owner") {
+	if !strings.Contains(out.String(), "created your first workspace") || !strings.Contains(out.String(), "--role owner") ||
+		!strings.Contains(out.String(), "rollcall member reset-link --workspace ") {
 		t.Fatalf("first start output = %q", out.String())
+	}
+	// The sign-in page the guidance names is there.
+	_, signin, _ := strings.Cut(out.String(), "to sign in at ")
+	signin, _, _ = strings.Cut(signin, ":\n")
+	if resp, err := http.Get(signin); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the sign-in page %q: %v %v", signin, resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	resp, err := http.Get("http://" + addr + "/readyz")
 	if err != nil || resp.StatusCode != 200 {

@@ -108,6 +108,12 @@ func (s *Server) Register(mux *http.ServeMux) {
 }
 
 // render writes a page with the security headers every page gets.
+
+// SignInURL is workspace ws's sign-in page under baseURL.
+func SignInURL(baseURL, ws string) string {
+	return strings.TrimRight(baseURL, "/") + "/signin/" + ws
+}
+
 func (s *Server) render(w http.ResponseWriter, status int, name string, data map[string]any, formAction string) {
 	n := credential.NewSecret(16)
 	data["Nonce"] = n
