@@ -415,7 +415,7 @@ func (e *engineRun) samlSP(ctx context.Context, srv *child, c int) ([]row, error
 				return fmt.Errorf("GET /login redirected to %q: %w", h.Get("Location"), err)
 			}
 			for _, ck := range (&http.Response{Header: h}).Cookies() {
-				if strings.HasPrefix(ck.Name, "rollcall_sso_") {
+				if ck.Name == saml.NonceCookie(w.id) {
 					cookies[i] = ck.Name + "=" + ck.Value
 				}
 			}

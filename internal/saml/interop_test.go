@@ -343,7 +343,7 @@ func TestInteropSimpleSAMLphp(t *testing.T) {
 			e.rec.take()
 			headless.Navigate(t, ctx, e.a.url+"/saml/"+e.ws+"/login?return_to="+url.QueryEscape("/w/"+e.ws+"/"))
 			headless.WaitURL(t, ctx, idp.BaseURL()+"module.php/core/loginuserpass.php")
-			nonce := headless.Cookie(t, ctx, e.a.url+"/saml/"+e.ws+"/complete", "rollcall_sso_"+e.ws)
+			nonce := headless.Cookie(t, ctx, e.a.url+"/saml/"+e.ws+"/complete", saml.NonceCookie(e.ws))
 			if nonce == nil {
 				var names []string
 				for _, c := range headless.Cookies(t, ctx, e.a.url+"/saml/"+e.ws+"/complete") {

@@ -202,8 +202,9 @@ func (s *Server) SPMetadata(ctx context.Context, ws string) ([]byte, error) {
 
 // ---- sign-in ----
 
-// nonceCookie is the per-workspace browser binding of SP-initiated sign-ins.
-func nonceCookie(ws string) string { return "rollcall_sso_" + ws }
+// NonceCookie names the cookie that binds an SP-initiated sign-in of
+// workspace ws to the browser that started it.
+func NonceCookie(ws string) string { return "rollcall_sso_" + ws }
 
 // SafeReturnTo returns v when it is a same-origin relative path — "/x",
 // not "//x", "/\x", a scheme, or anything with control characters — and
@@ -246,12 +247,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	nonce := ""
-	if ck, err := r.Cookie(nonceCookie(ws)); err == nil && len(ck.Value) >= 32 && len(ck.Value) <= 64 {
+	if ck, err := r.Cookie(NonceCookie(ws)); err == nil && len(ck.Value) >= 32 && len(ck.Value) <= 64 {
 		nonce = ck.Value // one binding per browser and workspace: parallel tabs keep working
 	} else {
 		nonce = credential.NewSecret(32)
 	}
-	http.SetCookie(w, &http.Cookie{Name: nonceCookie(ws), Value: nonce, Path: "/saml/" + ws + "/", HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: NonceCookie(ws), Value: nonce, Path: "/saml/" + ws + "/", HttpOnly: true,
 		Secure: strings.HasPrefix(s.cfg.BaseURL, "https://"), SameSite: http.SameSiteLaxMode, MaxAge: int(s.cfg.RequestTTL.Seconds())})
 	returnTo := SafeReturnTo(r.URL.Query().Get("return_to"))
 	if err := s.store.InsertRequest(ctx, &PendingRequest{ID: req.ID, WorkspaceID: ws, BrowserHash: credential.Hash(nonce),
@@ -587,7 +588,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 	// The code is used up and the session stored in one atomic write, only
 	// for a member who is still active and a login c accepts.
 	c := &Completion{Workspace: ws, Now: s.now()}
-	if ck, err := r.Cookie(nonceCookie(ws)); err == nil {
+	if ck, err := r.Cookie(NonceCookie(ws)); err == nil {
 		c.BrowserHash = credential.Hash(ck.Value)
 	}
 	sess, cookie := s.sessions.New(ws, "", "saml")
