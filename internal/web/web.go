@@ -109,7 +109,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 // render writes a page with the security headers every page gets.
 
-// SignInURL is workspace ws's sign-in page under baseURL.
+// SignInURL is workspace ws's sign-in page under baseURL ("" for the path
+// alone, as redirects use it).
 func SignInURL(baseURL, ws string) string {
 	return strings.TrimRight(baseURL, "/") + "/signin/" + ws
 }
@@ -338,7 +339,7 @@ func (s *Server) ResetLink(ctx context.Context, ws, memberID string) (string, er
 	if err := s.Store.InsertReset(ctx, credential.Hash(tok), ws, memberID, s.Now().Add(ResetTTL)); err != nil {
 		return "", err
 	}
-	return s.BaseURL + "/signin/" + ws + "/reset/" + tok, nil
+	return SignInURL(s.BaseURL, ws) + "/reset/" + tok, nil
 }
 
 func (s *Server) resetSend(w http.ResponseWriter, r *http.Request) {
@@ -417,7 +418,7 @@ func (s *Server) resetSet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.auditMember(ctx, ws.ID, m, "member.password_set", map[string]any{})
-	http.Redirect(w, r, "/signin/"+ws.ID+"?m=reset", http.StatusSeeOther)
+	http.Redirect(w, r, SignInURL("", ws.ID)+"?m=reset", http.StatusSeeOther)
 }
 
 // sessionFor returns the request's session and member for workspace ws.
@@ -450,7 +451,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, m, err := s.sessionFor(r)
 	if err != nil || sess.WorkspaceID != ws.ID {
-		http.Redirect(w, r, "/signin/"+ws.ID+"?return_to="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		http.Redirect(w, r, SignInURL("", ws.ID)+"?return_to="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 		return
 	}
 	s.render(w, http.StatusOK, "home", map[string]any{"Title": ws.Name, "WorkspaceName": ws.Name, "Member": m,
@@ -464,7 +465,7 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
 	}
 	target := "/"
 	if sess, err := s.Sessions.Get(r); err == nil {
-		target = "/signin/" + sess.WorkspaceID + "?m=signedout"
+		target = SignInURL("", sess.WorkspaceID) + "?m=signedout"
 	}
 	if err := s.Sessions.End(w, r); err != nil {
 		s.Log.Error("sign-out", "err", err)
