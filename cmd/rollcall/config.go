@@ -53,7 +53,7 @@ func (e *env) flags(name string, c *common, withJSON bool) *flag.FlagSet {
 	fs.StringVar(&c.listen, "listen", def("ROLLCALL_LISTEN", "127.0.0.1:8080"), "address to listen on")
 	fs.StringVar(&c.database, "database", def("ROLLCALL_DATABASE", filepath.Join("rollcall-data", "rollcall.db")), "SQLite path or postgres:// URL")
 	fs.StringVar(&c.baseURL, "base-url", e.getenv("ROLLCALL_BASE_URL"), "externally visible base URL")
-	fs.StringVar(&c.secretKey, "secret-key", e.getenv("ROLLCALL_SECRET_KEY"), "base64 of 32 random bytes that seal SP private keys at rest")
+	fs.StringVar(&c.secretKey, "secret-key", e.getenv("ROLLCALL_SECRET_KEY"), "base64 of 32 random bytes that seal SP private keys at rest; while rotating it, the new key, a comma, then the old one")
 	if withJSON {
 		fs.BoolVar(&c.json, "json", false, "print one JSON object")
 	}
@@ -87,11 +87,11 @@ func (e *env) parse(fs *flag.FlagSet, c *common, args []string) error {
 		return usagef("--database is empty: give an SQLite file path or a postgres:// URL")
 	}
 	if c.secretKey != "" {
-		key, err := credential.ParseSecretKey(c.secretKey)
+		keys, err := credential.ParseSecretKeys(c.secretKey)
 		if err != nil {
 			return usagef("--secret-key (ROLLCALL_SECRET_KEY): %v", err)
 		}
-		if c.sealer, err = credential.NewSealer(key); err != nil {
+		if c.sealer, err = credential.NewSealer(keys...); err != nil {
 			return usagef("--secret-key (ROLLCALL_SECRET_KEY): %v", err)
 		}
 	}

@@ -95,7 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "sso":
 		if len(rest) > 0 && rest[0] == "sp-key" {
 			name, rest = "sso sp-key", rest[1:]
-			return sub(map[string]func(context.Context, *env, []string) error{"begin-rollover": cmdSSOKey("begin-rollover"), "complete-rollover": cmdSSOKey("complete-rollover"), "reset": cmdSSOKey("reset")})
+			return sub(map[string]func(context.Context, *env, []string) error{"begin-rollover": cmdSSOKey("begin-rollover"), "complete-rollover": cmdSSOKey("complete-rollover"), "reset": cmdSSOKey("reset"), "seal": cmdSSOKeySeal})
 		}
 		return sub(map[string]func(context.Context, *env, []string) error{"configure": cmdSSOConfigure, "show": cmdSSOShow,
 			"refresh": cmdSSORefresh, "policy": cmdSSOPolicy})
@@ -138,6 +138,7 @@ Usage:
   rollcall sso show|refresh --workspace ID [--json]
   rollcall sso policy --workspace ID required|optional
   rollcall sso sp-key begin-rollover|complete-rollover|reset --workspace ID
+  rollcall sso sp-key seal
   rollcall migrate
   rollcall version
 
@@ -146,7 +147,8 @@ Every command takes these flags, or reads the environment variables named:
   --base-url URL    ROLLCALL_BASE_URL  externally visible URL (default http:// + listen address)
   --listen ADDR     ROLLCALL_LISTEN    address to serve on (default 127.0.0.1:8080)
   --secret-key K    ROLLCALL_SECRET_KEY  seals SP private keys at rest: base64 of 32 random
-                    bytes (openssl rand -base64 32); every replica and command needs the same
+                    bytes (openssl rand -base64 32); every replica and command needs the same;
+                    to rotate it, NEW,OLD (the first seals, each opens; docs/saml.md)
 `)
 	return err
 }

@@ -164,6 +164,34 @@ func TestAdminCommands(t *testing.T) {
 			if _, _, err := cli(t, keyEnv, "sso", "sp-key", "complete-rollover", "--workspace", w.ID); err != nil {
 				t.Fatal(err)
 			}
+			// Rotating the secret key: with the new key first and the old
+			// one after it, seal moves both SP keys (current and previous)
+			// to the new key, after which the new key alone opens them and
+			// the old one no longer does.
+			secret := func(b byte) string { return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{b}, 32)) }
+			withKey := func(k string) map[string]string {
+				m := maps.Clone(env)
+				m["ROLLCALL_SECRET_KEY"] = k
+				return m
+			}
+			if _, _, err := cli(t, env, "sso", "sp-key", "seal"); err == nil || !strings.Contains(err.Error(), "give the secret key") {
+				t.Fatalf("seal without a secret key: %v", err)
+			}
+			for i, want := range []string{"sealed 2 SP private keys", "sealed 0 SP private keys"} {
+				out, _, err := cli(t, withKey(secret(10)+","+secret(9)), "sso", "sp-key", "seal")
+				if err != nil || !strings.Contains(out, want) || !strings.Contains(out, "every SP private key is sealed with the current secret key") {
+					t.Fatalf("seal run %d while rotating = %q, %v", i+1, out, err)
+				}
+			}
+			if _, _, err := cli(t, withKey(secret(10)), "sso", "show", "--workspace", w.ID); err != nil {
+				t.Fatalf("the new secret key alone after sealing: %v", err)
+			}
+			if _, _, err := cli(t, keyEnv, "sso", "show", "--workspace", w.ID); err == nil || !strings.Contains(err.Error(), "does not open") {
+				t.Fatalf("the old secret key alone after sealing: %v", err)
+			}
+			if out, _, err := cli(t, withKey(secret(11)+","+secret(12)), "sso", "sp-key", "seal"); err == nil || !strings.Contains(err.Error(), "does not open") || !strings.Contains(out, "sealed 0") {
+				t.Fatalf("seal with keys that open nothing = %q, %v", out, err)
+			}
 			// A lost secret key: reset discards the keys it cannot open and
 			// makes a new one, after which SSO works without the old key.
 			if _, _, err := cli(t, env, "sso", "show", "--workspace", w.ID); err == nil {

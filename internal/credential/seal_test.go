@@ -67,3 +67,78 @@ func TestParseSecretKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSealerRotation: with a new key first and the old one after it,
+// values sealed by either open, new values are sealed by the new key, and
+// Reseal moves old values to the new key, after which the old key alone
+// no longer opens them.
+func TestSealerRotation(t *testing.T) {
+	oldKey, newKey, strange := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{3}, 32)
+	mk := func(keys ...[]byte) *credential.Sealer {
+		t.Helper()
+		s, err := credential.NewSealer(keys...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before, rotating, after, other := mk(oldKey), mk(newKey, oldKey), mk(newKey), mk(strange)
+	if before.Rotating() || !rotating.Rotating() || after.Rotating() {
+		t.Fatal("Rotating is true only with older keys")
+	}
+	secret := []byte("private key")
+	old := before.Seal(secret, "ws1/key1")
+	if got, err := rotating.Open(old, "ws1/key1"); err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("the rotating sealer does not open the old key's value: %q, %v", got, err)
+	}
+	if _, err := rotating.Open(old, "ws2/key1"); !errors.Is(err, credential.ErrUnsealable) {
+		t.Fatalf("an old value moved to another row opens: %v", err)
+	}
+	if _, err := after.Open(rotating.Seal(secret, "ws1/key1"), "ws1/key1"); err != nil {
+		t.Fatalf("the rotating sealer does not seal with its first key: %v", err)
+	}
+
+	resealed, changed, err := rotating.Reseal(old, "ws1/key1")
+	if err != nil || !changed || resealed == old {
+		t.Fatalf("Reseal of an old value = %v, %v", changed, err)
+	}
+	if got, err := after.Open(resealed, "ws1/key1"); err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("the new key alone does not open the resealed value: %q, %v", got, err)
+	}
+	if _, err := before.Open(resealed, "ws1/key1"); !errors.Is(err, credential.ErrUnsealable) {
+		t.Fatalf("the old key still opens the resealed value: %v", err)
+	}
+	if again, changed, err := rotating.Reseal(resealed, "ws1/key1"); err != nil || changed || again != resealed {
+		t.Fatalf("Reseal of a current value = %v, %v (changed it: %v)", changed, err, again != resealed)
+	}
+	for name, v := range map[string]string{"another key's value": other.Seal(secret, "ws1/key1"), "plain": string(secret)} {
+		if got, changed, err := rotating.Reseal(v, "ws1/key1"); !errors.Is(err, credential.ErrUnsealable) || changed || got != v {
+			t.Errorf("Reseal of %s = %v, %v", name, changed, err)
+		}
+	}
+}
+
+func TestParseSecretKeys(t *testing.T) {
+	a, b := bytes.Repeat([]byte{0xfa}, 32), bytes.Repeat([]byte{0xfb}, 32)
+	enc := base64.StdEncoding.EncodeToString
+	for s, want := range map[string][][]byte{
+		enc(a):                 {a},
+		enc(b) + ", " + enc(a): {b, a},
+	} {
+		got, err := credential.ParseSecretKeys(s)
+		if err != nil || len(got) != len(want) || !bytes.Equal(got[0], want[0]) || !bytes.Equal(got[len(got)-1], want[len(want)-1]) {
+			t.Errorf("credential.ParseSecretKeys(%q) = %x, %v", s, got, err)
+		}
+	}
+	for s, want := range map[string]string{
+		enc(a) + ",":                         "key 2 of 2: the secret key must be 32 bytes (it decodes to 0)",
+		enc(a) + "," + enc(b) + ",nope!":     "key 3 of 3: the secret key is not base64",
+		enc(a) + "," + enc(a[:16]):           "key 2 of 2: the secret key must be 32 bytes (it decodes to 16)",
+		enc(a) + "," + enc(b) + "," + enc(a): "keys 1 and 3 are the same key",
+		"not base64!":                        "the secret key is not base64",
+	} {
+		if _, err := credential.ParseSecretKeys(s); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("credential.ParseSecretKeys(%q) = %v, want an error containing %q", s, err, want)
+		}
+	}
+}

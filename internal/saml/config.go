@@ -466,29 +466,61 @@ func (s *Server) addKey(ctx context.Context, ws, status string) (*SPKey, error) 
 }
 
 // SealKeys seals every SP private key stored before the server had a
-// secret key (or by a server started without one), and returns how many
-// it found to seal (another replica may have sealed some of them first).
+// secret key (or by a server started without one) and, while the secret
+// key is being rotated (the Sealer holds older keys), seals again with the
+// current key every key an older one sealed. It returns how many keys it
+// found to seal or reseal (another replica may have done some of them
+// first). A sealed key that opens with none of the secret keys is left as
+// it is and reported in the error, after the others are done.
+//
 // The server runs it at start and then hourly, so that no request seals
 // a key (a request only ever writes a workspace's first key, sealed when
-// the server has a secret key). Replicas may run it at once: each
-// replacement happens only if the key is still the plain one it read.
-// Without a secret key it does nothing.
+// the server has a secret key); `rollcall sso sp-key seal` runs it once.
+// Replicas may run it at once: each replacement happens only if the key
+// is still the one it read. Without a secret key it does nothing.
 func (s *Server) SealKeys(ctx context.Context) (int, error) {
-	if s.cfg.Sealer == nil {
+	sealer := s.cfg.Sealer
+	if sealer == nil {
 		return 0, nil
 	}
 	list, err := s.store.PlainSPKeys(ctx)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	type change struct {
+		k           *SPKey
+		replacement string
+	}
+	var changes []change
 	for _, k := range list {
-		if err := s.store.ReplaceSPKeyPEM(ctx, k.WorkspaceID, k.ID, k.KeyPEM, s.cfg.Sealer.Seal([]byte(k.KeyPEM), sealContext(k))); err != nil {
-			return n, fmt.Errorf("seal SP key %s of workspace %s: %w", k.ID, k.WorkspaceID, err)
+		changes = append(changes, change{k, sealer.Seal([]byte(k.KeyPEM), sealContext(k))})
+	}
+	var unopened []error
+	if sealer.Rotating() {
+		if list, err = s.store.SealedSPKeys(ctx); err != nil {
+			return 0, err
+		}
+		for _, k := range list {
+			resealed, changed, err := sealer.Reseal(k.KeyPEM, sealContext(k))
+			switch {
+			case err != nil:
+				unopened = append(unopened, fmt.Errorf("SP key %s of workspace %s: %w", k.ID, k.WorkspaceID, err))
+			case changed:
+				changes = append(changes, change{k, resealed})
+			}
+		}
+	}
+	n := 0
+	for _, c := range changes {
+		if err := s.store.ReplaceSPKeyPEM(ctx, c.k.WorkspaceID, c.k.ID, c.k.KeyPEM, c.replacement); err != nil {
+			return n, fmt.Errorf("seal SP key %s of workspace %s: %w", c.k.ID, c.k.WorkspaceID, err)
 		}
 		n++
 	}
-	return n, nil
+	if len(unopened) > 3 {
+		unopened = append(unopened[:3], fmt.Errorf("and %d more SP keys", len(unopened)-3))
+	}
+	return n, errors.Join(unopened...)
 }
 
 // sealContext binds a sealed key to its row.

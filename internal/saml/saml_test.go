@@ -492,8 +492,12 @@ func TestSessionNotOnOrAfter(t *testing.T) {
 // sign-ins work; a server without the key, or with another one, refuses
 // to use them and says why.
 func TestSealedSPKeys(t *testing.T) {
-	sealer := func(b byte) func(*saml.Config) {
-		s, err := credential.NewSealer(bytes.Repeat([]byte{b}, 32))
+	sealer := func(bs ...byte) func(*saml.Config) {
+		var keys [][]byte
+		for _, b := range bs {
+			keys = append(keys, bytes.Repeat([]byte{b}, 32))
+		}
+		s, err := credential.NewSealer(keys...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -587,6 +591,29 @@ func TestSealedSPKeys(t *testing.T) {
 			}
 			if resp := f.post(t, browser(t), f.a, f.response(t, f.a, "alice@acme.test", ""), ""); resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("unencrypted response at a server without the secret key: %d %s", resp.StatusCode, body(t, resp))
+			}
+
+			// Rotating the secret key: a server with the new key first and
+			// the old one after it signs with keys the old one sealed, then
+			// SealKeys moves them to the new key. The key copied into the
+			// other workspace opens with neither and is reported, after
+			// the others are done.
+			r := newSP(t, f.db, nil, sealer(3, 1))
+			if resp := get(t, browser(t), r.url+"/saml/"+f.ws+"/login"); resp.StatusCode != http.StatusFound {
+				t.Fatalf("login while rotating, before sealing again: %d", resp.StatusCode)
+			}
+			n, err := r.srv.SealKeys(ctx)
+			if n != 2 || err == nil || !strings.Contains(err.Error(), "does not open") || !strings.Contains(err.Error(), w2.ID) {
+				t.Fatalf("SealKeys while rotating = %d, %v; want the current and next keys, and an error naming workspace %s", n, err, w2.ID)
+			}
+			if n, _ := r.srv.SealKeys(ctx); n != 0 {
+				t.Fatalf("SealKeys again = %d", n)
+			}
+			for name, s := range map[string]*sp{"the old key": b, "the new key": newSP(t, f.db, nil, sealer(3))} {
+				resp := get(t, browser(t), s.url+"/saml/"+f.ws+"/login")
+				if want := map[string]int{"the old key": http.StatusInternalServerError, "the new key": http.StatusFound}[name]; resp.StatusCode != want {
+					t.Errorf("login with %s alone after sealing again: %d, want %d", name, resp.StatusCode, want)
+				}
 			}
 		})
 	}

@@ -237,10 +237,12 @@ func (s *Server) upkeep() {
 			s.cfg.Log.Warn("upkeep: certificate check", "err", err)
 		}
 		// Reads every SP key's stored form: hourly, not every minute.
-		if n, err := s.SAML.SealKeys(ctx); err != nil {
+		n, err := s.SAML.SealKeys(ctx)
+		if n > 0 {
+			s.cfg.Log.Info("sealed SP private keys with the current secret key", "keys", n)
+		}
+		if err != nil {
 			s.cfg.Log.Warn("upkeep: seal SP keys", "err", err)
-		} else if n > 0 {
-			s.cfg.Log.Info("sealed SP private keys with the secret key", "keys", n)
 		}
 	}
 }
