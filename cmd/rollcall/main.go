@@ -148,7 +148,8 @@ Every command takes these flags, or reads the environment variables named:
   --listen ADDR     ROLLCALL_LISTEN    address to serve on (default 127.0.0.1:8080)
   --secret-key K    ROLLCALL_SECRET_KEY  seals SP private keys at rest: base64 of 32 random
                     bytes (openssl rand -base64 32); every replica and command needs the same;
-                    to rotate it, NEW,OLD (the first seals, each opens; docs/saml.md)
+                    to rotate it, a list (the first seals, each opens): OLD,NEW, then NEW,OLD
+                    and sso sp-key seal, then NEW (docs/saml.md)
 `)
 	return err
 }

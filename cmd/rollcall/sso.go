@@ -251,10 +251,11 @@ func cmdSSOKey(stage string) func(context.Context, *env, []string) error {
 	}
 }
 
-// cmdSSOKeySeal seals the SP private keys of every workspace with the
-// current secret key (the first of --secret-key): plain ones, and during a
-// rotation those an older key sealed. It is what serve does at start and
-// hourly, run once so that an operator knows when the old key can go.
+// cmdSSOKeySeal finishes a rotation of the secret key: it seals the SP
+// private keys of every workspace with the current secret key (the first
+// of --secret-key), plain ones and those an older key sealed, then checks
+// that every key opens with it, so that the operator knows when the old
+// key can go.
 func cmdSSOKeySeal(ctx context.Context, e *env, args []string) error {
 	var c common
 	fs := e.flags("sso sp-key seal", &c, false)
@@ -265,12 +266,12 @@ func cmdSSOKeySeal(ctx context.Context, e *env, args []string) error {
 		return usagef("sso sp-key seal: give the secret key to seal with (--secret-key or ROLLCALL_SECRET_KEY)")
 	}
 	return e.withSSO(ctx, &c, false, func(_ *directory.Service, sp *saml.Server, _ *store.DB) error {
-		n, err := sp.SealKeys(cliContext(ctx))
+		n, err := sp.ResealKeys(cliContext(ctx))
 		fmt.Fprintf(e.stdout, "sealed %d SP private keys with the current secret key\n", n)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(e.stdout, "every SP private key is sealed with the current secret key")
+		fmt.Fprintln(e.stdout, "every SP private key opens with the current secret key")
 		return nil
 	})
 }

@@ -466,61 +466,97 @@ func (s *Server) addKey(ctx context.Context, ws, status string) (*SPKey, error) 
 }
 
 // SealKeys seals every SP private key stored before the server had a
-// secret key (or by a server started without one) and, while the secret
-// key is being rotated (the Sealer holds older keys), seals again with the
-// current key every key an older one sealed. It returns how many keys it
-// found to seal or reseal (another replica may have done some of them
-// first). A sealed key that opens with none of the secret keys is left as
-// it is and reported in the error, after the others are done.
+// secret key (or by a server started without one) with the current secret
+// key, and returns how many it sealed (another replica may have sealed
+// some of them first). The server runs it at start and then hourly, so
+// that no request seals a key (a request only ever writes a workspace's
+// first key, sealed when the server has a secret key). Replicas may run it
+// at once: each replacement happens only if the key is still the plain
+// one it read. Without a secret key it does nothing.
 //
-// The server runs it at start and then hourly, so that no request seals
-// a key (a request only ever writes a workspace's first key, sealed when
-// the server has a secret key); `rollcall sso sp-key seal` runs it once.
-// Replicas may run it at once: each replacement happens only if the key
-// is still the one it read. Without a secret key it does nothing.
+// It never seals again a key that is sealed already: a server whose keys
+// are listed in the wrong order (the old key first, as in the first step
+// of a rotation) would otherwise move keys back. ResealKeys does that, on
+// the operator's command.
 func (s *Server) SealKeys(ctx context.Context) (int, error) {
-	sealer := s.cfg.Sealer
-	if sealer == nil {
+	if s.cfg.Sealer == nil {
 		return 0, nil
 	}
 	list, err := s.store.PlainSPKeys(ctx)
 	if err != nil {
 		return 0, err
 	}
-	type change struct {
-		k           *SPKey
-		replacement string
-	}
-	var changes []change
+	n := 0
 	for _, k := range list {
-		changes = append(changes, change{k, sealer.Seal([]byte(k.KeyPEM), sealContext(k))})
-	}
-	var unopened []error
-	if sealer.Rotating() {
-		if list, err = s.store.SealedSPKeys(ctx); err != nil {
-			return 0, err
+		if err := s.replaceKeyPEM(ctx, k, s.cfg.Sealer.Seal([]byte(k.KeyPEM), sealContext(k)), &n); err != nil {
+			return n, err
 		}
-		for _, k := range list {
-			resealed, changed, err := sealer.Reseal(k.KeyPEM, sealContext(k))
-			switch {
-			case err != nil:
-				unopened = append(unopened, fmt.Errorf("SP key %s of workspace %s: %w", k.ID, k.WorkspaceID, err))
-			case changed:
-				changes = append(changes, change{k, resealed})
+	}
+	return n, nil
+}
+
+// ResealKeys finishes a rotation of the secret key: it seals plain keys
+// as SealKeys does, seals again with the current (first) secret key every
+// key an older one sealed, and then reads every key back to check that
+// each opens with the current key. It returns how many keys it sealed or
+// sealed again, and an error naming the keys that fail the check (they
+// open with none of the secret keys, or something sealed them again with
+// an older key meanwhile), after the others are done.
+func (s *Server) ResealKeys(ctx context.Context) (int, error) {
+	sealer := s.cfg.Sealer
+	if sealer == nil {
+		return 0, errors.New("no secret key to seal with")
+	}
+	n, err := s.SealKeys(ctx)
+	if err != nil {
+		return n, err
+	}
+	list, err := s.store.SealedSPKeys(ctx)
+	if err != nil {
+		return n, err
+	}
+	for _, k := range list {
+		if resealed, changed, err := sealer.Reseal(k.KeyPEM, sealContext(k)); err == nil && changed {
+			if err := s.replaceKeyPEM(ctx, k, resealed, &n); err != nil {
+				return n, err
 			}
 		}
 	}
-	n := 0
-	for _, c := range changes {
-		if err := s.store.ReplaceSPKeyPEM(ctx, c.k.WorkspaceID, c.k.ID, c.k.KeyPEM, c.replacement); err != nil {
-			return n, fmt.Errorf("seal SP key %s of workspace %s: %w", c.k.ID, c.k.WorkspaceID, err)
+
+	var problems []error
+	if list, err = s.store.PlainSPKeys(ctx); err != nil {
+		return n, err
+	}
+	for _, k := range list {
+		problems = append(problems, fmt.Errorf("SP key %s of workspace %s is stored plain (written meanwhile by a server without the secret key)", k.ID, k.WorkspaceID))
+	}
+	if list, err = s.store.SealedSPKeys(ctx); err != nil {
+		return n, err
+	}
+	for _, k := range list {
+		if _, changed, err := sealer.Reseal(k.KeyPEM, sealContext(k)); err != nil {
+			problems = append(problems, fmt.Errorf("SP key %s of workspace %s: %w", k.ID, k.WorkspaceID, err))
+		} else if changed {
+			problems = append(problems, fmt.Errorf("SP key %s of workspace %s is sealed with an older secret key (written by a server or command that has the old key first)", k.ID, k.WorkspaceID))
 		}
-		n++
 	}
-	if len(unopened) > 3 {
-		unopened = append(unopened[:3], fmt.Errorf("and %d more SP keys", len(unopened)-3))
+	if len(problems) > 3 {
+		problems = append(problems[:3], fmt.Errorf("and %d more SP keys", len(problems)-3))
 	}
-	return n, errors.Join(unopened...)
+	return n, errors.Join(problems...)
+}
+
+// replaceKeyPEM stores a key's new sealed form if the key is still what
+// was read, and counts it in n if so.
+func (s *Server) replaceKeyPEM(ctx context.Context, k *SPKey, replacement string, n *int) error {
+	done, err := s.store.ReplaceSPKeyPEM(ctx, k.WorkspaceID, k.ID, k.KeyPEM, replacement)
+	if err != nil {
+		return fmt.Errorf("seal SP key %s of workspace %s: %w", k.ID, k.WorkspaceID, err)
+	}
+	if done {
+		*n++
+	}
+	return nil
 }
 
 // sealContext binds a sealed key to its row.

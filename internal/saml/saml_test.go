@@ -594,20 +594,32 @@ func TestSealedSPKeys(t *testing.T) {
 			}
 
 			// Rotating the secret key: a server with the new key first and
-			// the old one after it signs with keys the old one sealed, then
-			// SealKeys moves them to the new key. The key copied into the
-			// other workspace opens with neither and is reported, after
-			// the others are done.
-			r := newSP(t, f.db, nil, sealer(3, 1))
+			// the old one after it signs with keys the old one sealed.
+			// Neither it nor a server with the keys the other way round
+			// moves sealed keys at upkeep (SealKeys); ResealKeys moves them
+			// to the new key and checks them all. The key copied into the
+			// other workspace opens with neither and is reported, after the
+			// others are done.
+			r, back := newSP(t, f.db, nil, sealer(3, 1)), newSP(t, f.db, nil, sealer(1, 3))
 			if resp := get(t, browser(t), r.url+"/saml/"+f.ws+"/login"); resp.StatusCode != http.StatusFound {
 				t.Fatalf("login while rotating, before sealing again: %d", resp.StatusCode)
 			}
-			n, err := r.srv.SealKeys(ctx)
-			if n != 2 || err == nil || !strings.Contains(err.Error(), "does not open") || !strings.Contains(err.Error(), w2.ID) {
-				t.Fatalf("SealKeys while rotating = %d, %v; want the current and next keys, and an error naming workspace %s", n, err, w2.ID)
+			if n, err := r.srv.SealKeys(ctx); n != 0 || err != nil {
+				t.Fatalf("SealKeys while rotating = %d, %v; want nothing done", n, err)
 			}
-			if n, _ := r.srv.SealKeys(ctx); n != 0 {
-				t.Fatalf("SealKeys again = %d", n)
+			for i, want := range []int{2, 0} { // the current and next keys, then nothing
+				n, err := r.srv.ResealKeys(ctx)
+				if n != want || err == nil || !strings.Contains(err.Error(), "does not open") || !strings.Contains(err.Error(), w2.ID) || strings.Contains(err.Error(), f.ws) {
+					t.Fatalf("ResealKeys run %d = %d, %v; want %d and an error naming workspace %s alone", i+1, n, err, want, w2.ID)
+				}
+			}
+			if n, err := back.srv.SealKeys(ctx); n != 0 || err != nil {
+				t.Fatalf("SealKeys with the old key first = %d, %v; want nothing done", n, err)
+			}
+			// A replacement is compare-and-set, and says whether it happened.
+			k := keys()[0]
+			if done, err := f.db.ReplaceSPKeyPEM(ctx, f.ws, k.ID, k.KeyPEM+"stale", "replacement"); done || err != nil || keys()[0].KeyPEM != k.KeyPEM {
+				t.Fatalf("ReplaceSPKeyPEM from a stale value = %v, %v", done, err)
 			}
 			for name, s := range map[string]*sp{"the old key": b, "the new key": newSP(t, f.db, nil, sealer(3))} {
 				resp := get(t, browser(t), s.url+"/saml/"+f.ws+"/login")

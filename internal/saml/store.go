@@ -141,8 +141,9 @@ type Store interface {
 	SealedSPKeys(ctx context.Context) ([]*SPKey, error)
 	InsertSPKey(ctx context.Context, k *SPKey) error
 	// ReplaceSPKeyPEM changes a key's stored private key from old to
-	// replacement (sealing it); nothing happens if it is no longer old.
-	ReplaceSPKeyPEM(ctx context.Context, ws, id, old, replacement string) error
+	// replacement (sealing it) and reports whether it did; nothing happens
+	// if it is no longer old.
+	ReplaceSPKeyPEM(ctx context.Context, ws, id, old, replacement string) (bool, error)
 	// SetSPKeyStatus changes key states in one transaction.
 	SetSPKeyStatus(ctx context.Context, ws string, status map[string]string) error
 

@@ -190,9 +190,13 @@ func (db *DB) InsertSPKey(ctx context.Context, k *saml.SPKey) error {
 }
 
 // ReplaceSPKeyPEM implements saml.Store.
-func (db *DB) ReplaceSPKeyPEM(ctx context.Context, ws, id, old, replacement string) error {
-	_, err := db.execWrite(ctx, "UPDATE saml_sp_keys SET key_pem = $4 WHERE workspace_id = $1 AND id = $2 AND key_pem = $3", ws, id, old, replacement)
-	return err
+func (db *DB) ReplaceSPKeyPEM(ctx context.Context, ws, id, old, replacement string) (bool, error) {
+	res, err := db.execWrite(ctx, "UPDATE saml_sp_keys SET key_pem = $4 WHERE workspace_id = $1 AND id = $2 AND key_pem = $3", ws, id, old, replacement)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // SetSPKeyStatus implements saml.Store. A workspace has at most one key in
