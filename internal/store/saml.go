@@ -397,8 +397,9 @@ func (db *DB) CompleteLogin(ctx context.Context, codeHash []byte, c *saml.Comple
 // accepted: one statement uses the code up, checks it the way
 // Completion.Refusal does, and turns it into a session for a member still
 // active, its expiry capped the way saml.SessionExpiry caps it (the
-// store-suite case CompleteLogin holds the two to one answer). The DELETE is what makes the code single-use: of two completions
-// racing with one code, only one deletes the row; the other finds it gone.
+// store-suite case CompleteLogin holds the two to one answer). The DELETE
+// is what makes the code single-use: of two completions racing with one
+// code, only one deletes the row; the other finds it gone.
 // A login the statement does not take is read, checked by Refusal to say
 // why, and used up.
 //
