@@ -103,10 +103,6 @@ func NewSealer(keys ...[]byte) (*Sealer, error) {
 	return s, nil
 }
 
-// Rotating reports whether the Sealer holds older keys besides the one it
-// seals with, so that stored values may need Reseal.
-func (s *Sealer) Rotating() bool { return len(s.aeads) > 1 }
-
 // IsSealed reports whether a stored value is sealed.
 func IsSealed(v string) bool { return strings.HasPrefix(v, SealedPrefix) }
 

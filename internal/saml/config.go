@@ -495,55 +495,55 @@ func (s *Server) SealKeys(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// ResealKeys finishes a rotation of the secret key: it seals plain keys
-// as SealKeys does, seals again with the current (first) secret key every
-// key an older one sealed, and then reads every key back to check that
-// each opens with the current key. It returns how many keys it sealed or
-// sealed again, and an error naming the keys that fail the check (they
-// open with none of the secret keys, or something sealed them again with
-// an older key meanwhile), after the others are done.
+// ResealKeys finishes a rotation of the secret key: it seals with the
+// current (first) secret key every key that is plain or that an older key
+// sealed, then reads every key back to check that each opens with the
+// current key. It returns how many keys it sealed, and an error naming the
+// keys that fail the check (they open with none of the secret keys, or
+// something wrote them meanwhile without the current key), after the
+// others are done.
 func (s *Server) ResealKeys(ctx context.Context) (int, error) {
-	sealer := s.cfg.Sealer
-	if sealer == nil {
+	if s.cfg.Sealer == nil {
 		return 0, errors.New("no secret key to seal with")
 	}
-	n, err := s.SealKeys(ctx)
+	list, err := s.store.AllSPKeys(ctx)
 	if err != nil {
-		return n, err
+		return 0, err
 	}
-	list, err := s.store.SealedSPKeys(ctx)
-	if err != nil {
-		return n, err
-	}
+	n := 0
 	for _, k := range list {
-		if resealed, changed, err := sealer.Reseal(k.KeyPEM, sealContext(k)); err == nil && changed {
-			if err := s.replaceKeyPEM(ctx, k, resealed, &n); err != nil {
+		if sealed, changed, err := s.sealedWithCurrent(k); err == nil && changed {
+			if err := s.replaceKeyPEM(ctx, k, sealed, &n); err != nil {
 				return n, err
 			}
 		}
 	}
 
+	if list, err = s.store.AllSPKeys(ctx); err != nil {
+		return n, err
+	}
 	var problems []error
-	if list, err = s.store.PlainSPKeys(ctx); err != nil {
-		return n, err
-	}
 	for _, k := range list {
-		problems = append(problems, fmt.Errorf("SP key %s of workspace %s is stored plain (written meanwhile by a server without the secret key)", k.ID, k.WorkspaceID))
-	}
-	if list, err = s.store.SealedSPKeys(ctx); err != nil {
-		return n, err
-	}
-	for _, k := range list {
-		if _, changed, err := sealer.Reseal(k.KeyPEM, sealContext(k)); err != nil {
+		if _, changed, err := s.sealedWithCurrent(k); err != nil {
 			problems = append(problems, fmt.Errorf("SP key %s of workspace %s: %w", k.ID, k.WorkspaceID, err))
 		} else if changed {
-			problems = append(problems, fmt.Errorf("SP key %s of workspace %s is sealed with an older secret key (written by a server or command that has the old key first)", k.ID, k.WorkspaceID))
+			problems = append(problems, fmt.Errorf("SP key %s of workspace %s is not sealed with the current secret key (written meanwhile by a server without it, or with the old key first)", k.ID, k.WorkspaceID))
 		}
 	}
 	if len(problems) > 3 {
 		problems = append(problems[:3], fmt.Errorf("and %d more SP keys", len(problems)-3))
 	}
 	return n, errors.Join(problems...)
+}
+
+// sealedWithCurrent returns k's private key sealed with the current secret
+// key, and whether that differs from what is stored: a plain key is sealed,
+// a key an older secret key sealed is sealed again.
+func (s *Server) sealedWithCurrent(k *SPKey) (string, bool, error) {
+	if !credential.IsSealed(k.KeyPEM) {
+		return s.cfg.Sealer.Seal([]byte(k.KeyPEM), sealContext(k)), true, nil
+	}
+	return s.cfg.Sealer.Reseal(k.KeyPEM, sealContext(k))
 }
 
 // replaceKeyPEM stores a key's new sealed form if the key is still what

@@ -627,8 +627,33 @@ func TestSealedSPKeys(t *testing.T) {
 					t.Errorf("login with %s alone after sealing again: %d, want %d", name, resp.StatusCode, want)
 				}
 			}
+
+			// A key another process keeps under an older secret key while
+			// ResealKeys runs (its compare-and-set loses) is named, not
+			// counted.
+			cfg := saml.Config{BaseURL: r.url, Log: quiet()}
+			sealer(5, 3)(&cfg)
+			losing := saml.New(cfg, f.dir, &losingStore{DB: f.db}, nil, nil, nil)
+			if n, err := losing.ResealKeys(ctx); n != 1 || err == nil || !strings.Contains(err.Error(), "not sealed with the current secret key") {
+				t.Fatalf("ResealKeys losing one replacement = %d, %v", n, err)
+			}
 		})
 	}
+}
+
+// losingStore loses its first compare-and-set of an SP key, as if another
+// process had written the key in between.
+type losingStore struct {
+	*store.DB
+	lost bool
+}
+
+func (s *losingStore) ReplaceSPKeyPEM(ctx context.Context, ws, id, old, replacement string) (bool, error) {
+	if !s.lost {
+		s.lost = true
+		return false, nil
+	}
+	return s.DB.ReplaceSPKeyPEM(ctx, ws, id, old, replacement)
 }
 
 // TestFirstKeyRace: servers making a workspace's first SP key at the same

@@ -136,9 +136,8 @@ type Store interface {
 	// PlainSPKeys lists the keys of every workspace whose private key is
 	// stored unsealed.
 	PlainSPKeys(ctx context.Context) ([]*SPKey, error)
-	// SealedSPKeys lists the keys of every workspace whose private key is
-	// stored sealed.
-	SealedSPKeys(ctx context.Context) ([]*SPKey, error)
+	// AllSPKeys lists the keys of every workspace.
+	AllSPKeys(ctx context.Context) ([]*SPKey, error)
 	InsertSPKey(ctx context.Context, k *SPKey) error
 	// ReplaceSPKeyPEM changes a key's stored private key from old to
 	// replacement (sealing it) and reports whether it did; nothing happens

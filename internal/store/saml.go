@@ -158,9 +158,9 @@ func (db *DB) PlainSPKeys(ctx context.Context) ([]*saml.SPKey, error) {
 	return db.spKeys(ctx, selectSPKey+" WHERE key_pem NOT LIKE $1 ORDER BY workspace_id, created, id", credential.SealedPrefix+"%")
 }
 
-// SealedSPKeys implements saml.Store: keys whose private key is sealed.
-func (db *DB) SealedSPKeys(ctx context.Context) ([]*saml.SPKey, error) {
-	return db.spKeys(ctx, selectSPKey+" WHERE key_pem LIKE $1 ORDER BY workspace_id, created, id", credential.SealedPrefix+"%")
+// AllSPKeys implements saml.Store.
+func (db *DB) AllSPKeys(ctx context.Context) ([]*saml.SPKey, error) {
+	return db.spKeys(ctx, selectSPKey+" ORDER BY workspace_id, created, id")
 }
 
 func (db *DB) spKeys(ctx context.Context, query string, args ...any) ([]*saml.SPKey, error) {
