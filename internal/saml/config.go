@@ -451,9 +451,18 @@ func (s *Server) ensureKeys(ctx context.Context, ws string) (*keySet, error) {
 	return s.keys(ctx, ws)
 }
 
-// addKey makes a new SP key pair with the given status and stores it,
-// sealed when the server has a secret key.
+// addKey makes a new SP key pair with the given status and stores it.
 func (s *Server) addKey(ctx context.Context, ws, status string) (*SPKey, error) {
+	k, err := s.makeKey(ws, status)
+	if err != nil {
+		return nil, err
+	}
+	return k, s.store.InsertSPKey(ctx, k)
+}
+
+// makeKey makes a new SP key pair with the given status, sealed when the
+// server has a secret key.
+func (s *Server) makeKey(ws, status string) (*SPKey, error) {
 	k, err := newKey(ws, s.EntityID(ws), s.now().UTC())
 	if err != nil {
 		return nil, err
@@ -462,7 +471,7 @@ func (s *Server) addKey(ctx context.Context, ws, status string) (*SPKey, error) 
 	if s.cfg.Sealer != nil {
 		k.KeyPEM = s.cfg.Sealer.Seal([]byte(k.KeyPEM), sealContext(k))
 	}
-	return k, s.store.InsertSPKey(ctx, k)
+	return k, nil
 }
 
 // SealKeys seals every SP private key stored before the server had a
@@ -609,7 +618,9 @@ func (s *Server) BeginKeyRollover(ctx context.Context, ws string) error {
 		return directory.Errorf(directory.ECONFLICT, "a rollover is already in progress; complete it first")
 	}
 	k, err := s.addKey(ctx, ws, KeyNext)
-	if err != nil {
+	if errors.Is(err, directory.ErrConflict) { // another one began meanwhile
+		return directory.Errorf(directory.ECONFLICT, "a rollover is already in progress; complete it first")
+	} else if err != nil {
 		return err
 	}
 	s.audit(ctx, ws, "sso.sp_key_rollover_started", map[string]any{"next_key": k.ID})
@@ -646,20 +657,13 @@ func (s *Server) ResetKeys(ctx context.Context, ws string) error {
 	if _, err := s.dir.Workspace(ctx, ws); err != nil {
 		return err
 	}
-	old, err := s.store.SPKeys(ctx, ws)
+	k, err := s.makeKey(ws, KeyCurrent)
 	if err != nil {
 		return err
 	}
-	change := map[string]string{}
-	var ids []string
-	for _, k := range old {
-		change[k.ID] = "" // delete
-		ids = append(ids, k.ID)
-	}
-	if err := s.store.SetSPKeyStatus(ctx, ws, change); err != nil {
-		return err
-	}
-	k, err := s.addKey(ctx, ws, KeyCurrent)
+	// One write: a request making the workspace's first key in between
+	// would otherwise take the current key's place.
+	ids, err := s.store.ReplaceSPKeys(ctx, ws, k)
 	if err != nil {
 		return err
 	}

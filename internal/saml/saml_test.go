@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -204,7 +205,9 @@ func (f *fixture) auditReasons(t *testing.T) []string {
 	for _, e := range entries {
 		if e.Action == "sso.login_refused" {
 			var d struct{ Reason string }
-			_ = json.Unmarshal(e.Detail, &d)
+			if err := json.Unmarshal(e.Detail, &d); err != nil {
+				t.Fatal(err)
+			}
 			out = append(out, d.Reason)
 		}
 	}
@@ -692,6 +695,83 @@ func TestFirstKeyRace(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKeyChangesBesideAnotherReplica: another replica reading or making
+// the workspace's SP keys between any two store calls of a reset or a
+// rollover neither breaks the reset (which leaves exactly its own key) nor
+// turns a lost rollover race into an internal error.
+func TestKeyChangesBesideAnotherReplica(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, engine)
+			ctx := context.Background()
+			other := newSP(t, f.db, nil)
+			meddling := &meddlingStore{DB: f.db}
+			srv := saml.New(saml.Config{BaseURL: f.a.url, Log: quiet()}, f.dir, meddling, nil, nil, nil)
+
+			// The other replica shows the workspace (making a first key if
+			// there is none) after each of the reset's store calls.
+			meddling.meddle = func() {
+				if _, err := other.srv.Show(ctx, f.ws); err != nil {
+					t.Errorf("the other replica: %v", err)
+				}
+			}
+			if err := srv.ResetKeys(ctx, f.ws); err != nil {
+				t.Fatalf("reset beside another replica: %v", err)
+			}
+			meddling.meddle = nil
+			keys, err := f.db.SPKeys(ctx, f.ws)
+			if err != nil || len(keys) != 1 || keys[0].Status != saml.KeyCurrent {
+				t.Fatalf("after the reset: %d keys (%v), want one current key", len(keys), err)
+			}
+			entries, err := f.db.Audit(ctx, f.ws, directory.AuditQuery{Limit: 100})
+			if err != nil || !slices.ContainsFunc(entries, func(e directory.AuditEntry) bool { return e.Action == "sso.sp_keys_reset" }) {
+				t.Fatalf("the reset was not audited (%v)", err)
+			}
+
+			// The other replica begins a rollover after this one has read
+			// the keys and before it adds its next key.
+			meddling.meddle = func() {
+				meddling.meddle = nil
+				if err := other.srv.BeginKeyRollover(ctx, f.ws); err != nil {
+					t.Errorf("the other replica's rollover: %v", err)
+				}
+			}
+			if err := srv.BeginKeyRollover(ctx, f.ws); directory.ErrorCode(err) != directory.ECONFLICT {
+				t.Fatalf("a rollover that lost the race: %v (%s), want a conflict", err, directory.ErrorCode(err))
+			}
+		})
+	}
+}
+
+// meddlingStore runs meddle, when set, after each SP key call, as another
+// replica would in between.
+type meddlingStore struct {
+	*store.DB
+	meddle func()
+}
+
+func (s *meddlingStore) after() {
+	if s.meddle != nil {
+		s.meddle()
+	}
+}
+
+func (s *meddlingStore) SPKeys(ctx context.Context, ws string) ([]*saml.SPKey, error) {
+	defer s.after()
+	return s.DB.SPKeys(ctx, ws)
+}
+
+func (s *meddlingStore) SetSPKeyStatus(ctx context.Context, ws string, status map[string]string) error {
+	defer s.after()
+	return s.DB.SetSPKeyStatus(ctx, ws, status)
+}
+
+func (s *meddlingStore) ReplaceSPKeys(ctx context.Context, ws string, k *saml.SPKey) ([]string, error) {
+	defer s.after()
+	return s.DB.ReplaceSPKeys(ctx, ws, k)
 }
 
 func TestIdPInitiated(t *testing.T) {

@@ -139,6 +139,9 @@ type Store interface {
 	// AllSPKeys lists the keys of every workspace.
 	AllSPKeys(ctx context.Context) ([]*SPKey, error)
 	InsertSPKey(ctx context.Context, k *SPKey) error
+	// ReplaceSPKeys deletes every key of the workspace and inserts k in one
+	// transaction, and returns the IDs of the keys it deleted.
+	ReplaceSPKeys(ctx context.Context, ws string, k *SPKey) ([]string, error)
 	// ReplaceSPKeyPEM changes a key's stored private key from old to
 	// replacement (sealing it) and reports whether it did; nothing happens
 	// if it is no longer old.

@@ -182,11 +182,40 @@ func (db *DB) spKeys(ctx context.Context, query string, args ...any) ([]*saml.SP
 	return out, rows.Err()
 }
 
+const insertSPKey = "INSERT INTO saml_sp_keys (workspace_id, id, status, key_pem, cert_pem, created) VALUES ($1, $2, $3, $4, $5, $6)"
+
 // InsertSPKey implements saml.Store.
 func (db *DB) InsertSPKey(ctx context.Context, k *saml.SPKey) error {
-	_, err := db.execWrite(ctx, "INSERT INTO saml_sp_keys (workspace_id, id, status, key_pem, cert_pem, created) VALUES ($1, $2, $3, $4, $5, $6)",
-		k.WorkspaceID, k.ID, k.Status, k.KeyPEM, k.CertPEM, micro(k.Created))
+	_, err := db.execWrite(ctx, insertSPKey, k.WorkspaceID, k.ID, k.Status, k.KeyPEM, k.CertPEM, micro(k.Created))
 	return db.translate(err)
+}
+
+// ReplaceSPKeys implements saml.Store.
+func (db *DB) ReplaceSPKeys(ctx context.Context, ws string, k *saml.SPKey) ([]string, error) {
+	var ids []string
+	err := db.updateTx(ctx, func(t *Tx) error {
+		ids = nil
+		rows, err := t.query("DELETE FROM saml_sp_keys WHERE workspace_id = $1 RETURNING id", ws)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		_, err = t.exec(insertSPKey, k.WorkspaceID, k.ID, k.Status, k.KeyPEM, k.CertPEM, micro(k.Created))
+		return err
+	})
+	slices.Sort(ids)
+	return ids, db.translate(err)
 }
 
 // ReplaceSPKeyPEM implements saml.Store.
