@@ -30,8 +30,11 @@ func (db *DB) listTotal(ctx context.Context, countQuery string, args []any, offs
 	if limit > 0 && got < limit && (offset == 0 || got > 0) {
 		return offset + got, nil
 	}
-	later := limit > 0 && offset > 0 && got == limit     // a full later page
-	key := countQuery + "\x00" + fmt.Sprintf("%q", args) // %q: ("ab","c") and ("a","bc") differ
+	later := limit > 0 && offset > 0 && got == limit // a full later page
+	// %#v quotes strings, so ("ab","c") and ("a","bc") differ, and prints
+	// numbers whole (%q printed a time bound in microseconds as one
+	// invalid rune, the same for every time).
+	key := countQuery + "\x00" + fmt.Sprintf("%#v", args)
 	now := time.Now()
 	if later {
 		if n, ok := db.totals.get(key, now); ok && n >= offset+got {

@@ -960,6 +960,32 @@ func testPagination(t *testing.T, db *store.DB) {
 			t.Errorf("after a create, page at %d of %d: total %d, %d items (want %d)", tc.off, tc.limit, p.Total, len(p.Items), n+1)
 		}
 	}
+
+	// A recent count is reused only for the same filter: two time filters
+	// whose values differ (stored as large integers) are different
+	// listings, so a full later page of one does not take the total the
+	// other's first page counted.
+	all := must[directory.Page[*directory.Member]](t)(db.Members(ctx, ws, directory.MemberQuery{Limit: 100})).Items
+	created := make([]time.Time, 0, len(all))
+	for _, m := range all {
+		created = append(created, m.Created)
+	}
+	slices.SortFunc(created, time.Time.Compare)
+	since := func(at time.Time, offset int) (directory.MemberQuery, int) {
+		want := 0
+		for _, c := range created {
+			if c.After(at) {
+				want++
+			}
+		}
+		return directory.MemberQuery{Where: directory.Compare{Field: directory.FieldCreated, Op: directory.OpGt, Value: at}, Offset: offset, Limit: 7}, want
+	}
+	first, _ := since(created[0].Add(-time.Hour), 0)
+	must[directory.Page[*directory.Member]](t)(db.Members(ctx, ws, first)) // counts every member
+	later, want := since(created[5], 7)
+	if p := must[directory.Page[*directory.Member]](t)(db.Members(ctx, ws, later)); len(p.Items) != 7 || p.Total != want {
+		t.Errorf("created after the sixth member, a full later page: total %d, %d items; want total %d", p.Total, len(p.Items), want)
+	}
 }
 
 func testGroups(t *testing.T, db *store.DB) {
