@@ -3,7 +3,6 @@ package credential
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -109,8 +108,7 @@ func IsSealed(v string) bool { return strings.HasPrefix(v, SealedPrefix) }
 // Seal encrypts plaintext with the first key, bound to context.
 func (s *Sealer) Seal(plaintext []byte, context string) string {
 	aead := s.aeads[0]
-	nonce := make([]byte, aead.NonceSize())
-	_, _ = rand.Read(nonce) // crypto/rand.Read never returns an error
+	nonce := randomBytes(aead.NonceSize())
 	out := aead.Seal(nonce, nonce, plaintext, []byte(context))
 	return SealedPrefix + base64.StdEncoding.EncodeToString(out)
 }

@@ -16,7 +16,10 @@ func TestSealer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _ := credential.NewSealer(bytes.Repeat([]byte{8}, 32))
+	other, err := credential.NewSealer(bytes.Repeat([]byte{8}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
 	secret := []byte("-----BEGIN RSA PRIVATE KEY-----\nMIIE...\n")
 	sealed := s.Seal(secret, "ws1/key1")
 	if !credential.IsSealed(sealed) || strings.Contains(sealed, "PRIVATE") || sealed == s.Seal(secret, "ws1/key1") {

@@ -136,7 +136,10 @@ func TestMetadataRefreshRotation(t *testing.T) {
 			if err := a.srv.RefreshDue(ctx); err != nil {
 				t.Fatal(err)
 			}
-			info, _ := a.srv.Show(ctx, ws)
+			info, err := a.srv.Show(ctx, ws)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if info.IdPMetadataError == "" || len(info.IdPCertificates) != 2 {
 				t.Fatalf("after a failed refresh: error %q, %d certificates", info.IdPMetadataError, len(info.IdPCertificates))
 			}
@@ -235,7 +238,9 @@ func TestSPKeyRollover(t *testing.T) {
 	if err := f.a.srv.BeginKeyRollover(ctx, f.ws); directory.ErrorCode(err) != directory.ECONFLICT {
 		t.Fatalf("second begin: %v", err)
 	}
-	md, _ = f.a.srv.SPMetadata(ctx, f.ws)
+	if md, err = f.a.srv.SPMetadata(ctx, f.ws); err != nil {
+		t.Fatal(err)
+	}
 	if n := strings.Count(string(md), "<ds:X509Certificate>"); n != 4 {
 		t.Fatalf("metadata has %d certificates during rollover, want current and next", n)
 	}
@@ -245,7 +250,10 @@ func TestSPKeyRollover(t *testing.T) {
 	if err := f.a.srv.CompleteKeyRollover(ctx, f.ws); directory.ErrorCode(err) != directory.ECONFLICT {
 		t.Fatalf("second complete: %v", err)
 	}
-	info, _ := f.a.srv.Show(ctx, f.ws)
+	info, err := f.a.srv.Show(ctx, f.ws)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(info.SPCertificates) != 1 {
 		t.Fatalf("after rollover: %d SP certificates shown", len(info.SPCertificates))
 	}
