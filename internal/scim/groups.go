@@ -65,7 +65,6 @@ func wantsMembers(p *filter.Projection) bool {
 	return ok
 }
 
-// members loads every member of a group, for a representation.
 // membersOf reads the members of several groups in one query.
 func (s *Server) membersOf(ctx context.Context, ws string, groups []*directory.Group) (map[string][]directory.GroupMember, error) {
 	if len(groups) == 0 {
@@ -78,9 +77,11 @@ func (s *Server) membersOf(ctx context.Context, ws string, groups []*directory.G
 	return s.dir.Store().MembersOfGroups(ctx, ws, ids...)
 }
 
+// members reads every member of one group, for a representation, in one
+// query (GroupMembers would count them first).
 func (s *Server) members(ctx context.Context, ws, id string) ([]directory.GroupMember, error) {
-	page, err := s.dir.Store().GroupMembers(ctx, ws, id, 0, 1<<30)
-	return page.Items, err
+	m, err := s.dir.Store().MembersOfGroups(ctx, ws, id)
+	return m[id], err
 }
 
 func groupNotFound(id string) error {

@@ -210,15 +210,7 @@ func (p *parser) token() string {
 		return "end of " + p.what
 	}
 	if end := p.wordEnd(p.pos); end > p.pos {
-		w := p.s[p.pos:end]
-		if len(w) > 32 {
-			cut := 32
-			for cut > 0 && !utf8.RuneStart(w[cut]) {
-				cut--
-			}
-			w = w[:cut] + "…"
-		}
-		return "'" + w + "'"
+		return "'" + schema.Shorten(p.s[p.pos:end], 32) + "'"
 	}
 	r, _ := utf8.DecodeRuneInString(p.s[p.pos:])
 	return "'" + string(r) + "'"
