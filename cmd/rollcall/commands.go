@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -111,16 +112,21 @@ func firstStart(ctx context.Context, e *env, srv *server.Server, c common) error
 	if len(list) > 0 {
 		return listening()
 	}
-	w, created, err := srv.Dir.CreateFirstWorkspace(cliContext(ctx), "My Workspace")
+	w, err := srv.Dir.CreateFirstWorkspace(cliContext(ctx), "My Workspace")
 	if err != nil {
 		return err
 	}
-	if !created { // another server starting on the same database made it
+	if w == nil { // another server starting on the same database made it
 		return listening()
 	}
+	// The commands below run in another terminal with the same
+	// environment: they need as flags what this server got as flags.
 	flags := ""
 	if e.getenv("ROLLCALL_DATABASE") == "" && c.database != "rollcall-data/rollcall.db" {
 		flags = " --database " + c.database
+	}
+	if c.baseURL != cmp.Or(strings.TrimRight(e.getenv("ROLLCALL_BASE_URL"), "/"), "http://"+cmp.Or(e.getenv("ROLLCALL_LISTEN"), defaultListen)) {
+		flags += " --base-url " + c.baseURL // the links reset-link prints
 	}
 	fmt.Fprintf(e.stdout, `rollcall listening on %[1]s (database %[2]s)
 

@@ -38,6 +38,9 @@ type common struct {
 	json      bool
 }
 
+// defaultListen is the address served on without --listen.
+const defaultListen = "127.0.0.1:8080"
+
 // flags returns a flag set with the common flags, defaulted from the
 // environment. Errors are reported once by the caller, not by the flag
 // package.
@@ -50,7 +53,7 @@ func (e *env) flags(name string, c *common, withJSON bool) *flag.FlagSet {
 		}
 		return fallback
 	}
-	fs.StringVar(&c.listen, "listen", def("ROLLCALL_LISTEN", "127.0.0.1:8080"), "address to listen on")
+	fs.StringVar(&c.listen, "listen", def("ROLLCALL_LISTEN", defaultListen), "address to listen on")
 	fs.StringVar(&c.database, "database", def("ROLLCALL_DATABASE", filepath.Join("rollcall-data", "rollcall.db")), "SQLite path or postgres:// URL")
 	fs.StringVar(&c.baseURL, "base-url", e.getenv("ROLLCALL_BASE_URL"), "externally visible base URL")
 	fs.StringVar(&c.secretKey, "secret-key", e.getenv("ROLLCALL_SECRET_KEY"), "base64 of 32 random bytes that seal SP private keys at rest; while rotating it, a comma-separated list whose first key seals (docs/saml.md)")

@@ -253,12 +253,16 @@ func TestServe(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	env := map[string]string{"ROLLCALL_DATABASE": filepath.Join(dir, "data", "rc.db"), "ROLLCALL_LISTEN": addr}
+	// The address is a flag, not in the environment: the commands the
+	// guidance prints must then carry it themselves.
+	env := map[string]string{"ROLLCALL_DATABASE": filepath.Join(dir, "data", "rc.db")}
 	start := func() (*syncBuffer, context.CancelFunc, chan error) {
 		out := &syncBuffer{}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out, io.Discard) }()
+		go func() {
+			done <- run(ctx, []string{"serve", "--listen", addr}, func(k string) string { return env[k] }, out, io.Discard)
+		}()
 		deadline := time.Now().Add(20 * time.Second)
 		for time.Now().Before(deadline) {
 			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
@@ -273,7 +277,7 @@ func TestServe(t *testing.T) {
 	}
 	out, cancel, done := start()
 	if !strings.Contains(out.String(), "created your first workspace") || !strings.Contains(out.String(), "--role owner") ||
-		!strings.Contains(out.String(), "rollcall member reset-link --workspace ") {
+		!strings.Contains(out.String(), "rollcall member reset-link --base-url http://"+addr+" --workspace ") {
 		t.Fatalf("first start output = %q", out.String())
 	}
 	// The sign-in page the guidance names is there.
@@ -284,13 +288,27 @@ func TestServe(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	// The member commands it prints work as printed, and the reset link
+	// leads to this server's sign-in page.
+	var linkOut string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "  rollcall member ") {
+			var err error
+			if linkOut, _, err = cli(t, env, strings.Fields(line)[1:]...); err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+		}
+	}
+	if !strings.Contains(linkOut, signin+"/") {
+		t.Fatalf("reset-link printed %q, want a link under %s", linkOut, signin)
+	}
 	resp, err := http.Get("http://" + addr + "/readyz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("readyz: %v %v", resp, err)
 	}
 	resp.Body.Close()
 	// A second server on the same port fails with one clear line.
-	_, _, err = cli(t, env, "serve")
+	_, _, err = cli(t, env, "serve", "--listen", addr)
 	if err == nil || !strings.Contains(err.Error(), "already in use") {
 		t.Fatalf("port in use: %v", err)
 	}
