@@ -127,11 +127,10 @@ func (s *Service) CreateWorkspace(ctx context.Context, name string) (*Workspace,
 }
 
 // CreateFirstWorkspace creates a workspace named name if the database has
-// none, and reports whether it did: of servers starting together on an
-// empty database, one creates it.
-func (s *Service) CreateFirstWorkspace(ctx context.Context, name string) (*Workspace, bool, error) {
-	w, err := s.createWorkspace(ctx, name, true)
-	return w, w != nil, err
+// none, and returns nil, nil if it has one: of servers starting together
+// on an empty database, one creates it.
+func (s *Service) CreateFirstWorkspace(ctx context.Context, name string) (*Workspace, error) {
+	return s.createWorkspace(ctx, name, true)
 }
 
 // createWorkspace creates a workspace; with onlyFirst, only in a database

@@ -176,11 +176,11 @@ func testFirstWorkspace(t *testing.T, db *store.DB) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, ok, err := svc.CreateFirstWorkspace(ctx, "My Workspace")
+			w, err := svc.CreateFirstWorkspace(ctx, "My Workspace")
 			if err != nil {
 				t.Error(err)
 			}
-			created[i] = ok
+			created[i] = w != nil
 		}()
 	}
 	close(start)
@@ -189,8 +189,8 @@ func testFirstWorkspace(t *testing.T, db *store.DB) {
 	if n := len(slices.DeleteFunc(created, func(ok bool) bool { return !ok })); n != 1 || len(list) != 1 {
 		t.Fatalf("%d callers created a workspace, %d exist; want 1 and 1", n, len(list))
 	}
-	if _, ok, err := svc.CreateFirstWorkspace(ctx, "Another"); ok || err != nil {
-		t.Fatalf("a first workspace again: %v %v", ok, err)
+	if w, err := svc.CreateFirstWorkspace(ctx, "Another"); w != nil || err != nil {
+		t.Fatalf("a first workspace again: %v %v", w, err)
 	}
 }
 
