@@ -422,67 +422,56 @@ func (db *DB) CompleteLogin(ctx context.Context, codeHash []byte, c *saml.Comple
 	return l, refused, created, err
 }
 
-// completeLoginCTE is CompleteLogin in one round trip when the login is
-// accepted: one statement uses the code up, checks it the way
-// Completion.Refusal does, and turns it into a session for a member still
-// active, its expiry capped the way saml.SessionExpiry caps it (the
-// store-suite case CompleteLogin holds the two to one answer). The DELETE
+// completeLoginCTE is CompleteLogin in one round trip: one statement uses
+// the code up whatever it finds, checks it the way Completion.Refusal does
+// (ok), and only if it passes turns it into a session for a member still
+// active, its expiry capped the way saml.SessionExpiry caps it. The DELETE
 // is what makes the code single-use: of two completions racing with one
-// code, only one deletes the row; the other finds it gone.
-// A login the statement does not take is read, checked by Refusal to say
-// why, and used up.
+// code, only one deletes the row; the other finds it gone. Refusal then
+// says why a login was refused, and the two must agree (the store-suite
+// case CompleteLogin holds them to one answer); where they do not, the
+// completion fails closed.
 //
 // The browser binding is compared with = here, not in constant time: both
 // sides are SHA-256 hashes of secrets, and the code it sits beside is
 // looked up by its hash the same way.
 func (db *DB) completeLoginCTE(ctx context.Context, codeHash []byte, c *saml.Completion, s *Session) (*saml.PendingLogin, string, bool, error) {
 	now := micro(c.Now)
+	var ok bool
 	var created int
 	var expires int64
 	row := db.queryRowWrite(ctx, `WITH l AS (
-			DELETE FROM saml_logins WHERE code_hash = $1 AND workspace_id = $2 AND expires > $3
+			DELETE FROM saml_logins WHERE code_hash = $1
+			RETURNING `+loginColumns+`, (workspace_id = $2 AND expires > $3
 				AND (session_not_on_or_after = 0 OR session_not_on_or_after > $3)
-				AND (browser_hash IS NULL OR browser_hash = $4)
-			RETURNING `+loginColumns+`
+				AND (browser_hash IS NULL OR browser_hash = $4)) IS TRUE AS ok
 		), s AS (
 			INSERT INTO sessions (`+sessionColumns+`)
 			SELECT $5, m.workspace_id, m.id, $6, $7, $8, $9,
 				CASE WHEN l.session_not_on_or_after <> 0 AND l.session_not_on_or_after < $10 THEN l.session_not_on_or_after ELSE $10 END
-			FROM l JOIN members m ON m.workspace_id = l.workspace_id AND m.id = l.member_id WHERE m.active = TRUE
+			FROM l JOIN members m ON m.workspace_id = l.workspace_id AND m.id = l.member_id WHERE l.ok AND m.active = TRUE
 			RETURNING expires
 		)
-		SELECT `+loginColumns+`, (SELECT COUNT(*) FROM s), COALESCE((SELECT expires FROM s), 0) FROM l`,
+		SELECT `+loginColumns+`, ok, (SELECT COUNT(*) FROM s), COALESCE((SELECT expires FROM s), 0) FROM l`,
 		codeHash, c.Workspace, now, c.BrowserHash,
 		s.ID, s.SecretHash, s.AuthMethod, micro(s.Created), micro(s.LastSeen), micro(s.Expires))
-	p, err := scanLogin(row, &created, &expires)
-	switch {
-	case err == nil:
-		s.WorkspaceID, s.MemberID = p.WorkspaceID, p.MemberID
-		if created == 1 {
-			s.Expires = fromMicro(expires)
-		}
-		return p, "", created == 1, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return nil, "", false, db.translate(err)
-	}
-	p, err = scanLogin(db.queryRowRead(ctx, "SELECT "+loginColumns+" FROM saml_logins WHERE code_hash = $1", codeHash))
+	p, err := scanLogin(row, &ok, &created, &expires)
 	if err != nil {
 		return nil, "", false, db.translate(err)
 	}
 	refused := c.Refusal(p)
-	if refused == "" {
-		// The row never changes once written, so the statement above
-		// refused what Refusal accepts: refuse, and say so.
-		return nil, "", false, fmt.Errorf("sign-in completion: the database refused a login that Completion.Refusal accepts (workspace %s)", p.WorkspaceID)
+	if ok != (refused == "") {
+		// The session, if any, is never handed out, and expires.
+		return nil, "", false, fmt.Errorf("sign-in completion: the database and Completion.Refusal disagree about a login (workspace %s, Refusal says %q)", p.WorkspaceID, refused)
 	}
-	res, err := db.execWrite(ctx, "DELETE FROM saml_logins WHERE code_hash = $1", codeHash)
-	if err != nil {
-		return nil, "", false, err
+	if refused != "" {
+		return p, refused, false, nil
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return nil, "", false, cmp.Or(err, fmt.Errorf("%w: the sign-in code was used meanwhile", ErrNotFound))
+	s.WorkspaceID, s.MemberID = p.WorkspaceID, p.MemberID
+	if created == 1 {
+		s.Expires = fromMicro(expires)
 	}
-	return p, refused, false, nil
+	return p, "", created == 1, nil
 }
 
 // loginColumns are a pending login's columns, in scanLogin's order.
