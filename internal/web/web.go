@@ -107,14 +107,13 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/session", s.sessionAPI)
 }
 
-// render writes a page with the security headers every page gets.
-
 // SignInURL is workspace ws's sign-in page under baseURL ("" for the path
 // alone, as redirects use it).
 func SignInURL(baseURL, ws string) string {
 	return strings.TrimRight(baseURL, "/") + "/signin/" + ws
 }
 
+// render writes a page with the security headers every page gets.
 func (s *Server) render(w http.ResponseWriter, status int, name string, data map[string]any, formAction string) {
 	n := credential.NewSecret(16)
 	data["Nonce"] = n
