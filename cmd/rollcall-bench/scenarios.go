@@ -371,7 +371,7 @@ func (e *engineRun) samlACS(ctx context.Context, srv *child, c int) ([]row, erro
 	if err != nil {
 		return nil, err
 	}
-	before, err := e.seed.count(ctx, "SELECT COUNT(*) FROM sessions WHERE workspace_id = $1", w.id)
+	before, err := e.sessions(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -396,7 +396,7 @@ func (e *engineRun) samlACS(ctx context.Context, srv *child, c int) ([]row, erro
 // sign-in costs the two rows' times added.
 func (e *engineRun) samlSP(ctx context.Context, srv *child, c int) ([]row, error) {
 	w, n := e.saml, e.cfg.n
-	before, err := e.seed.count(ctx, "SELECT COUNT(*) FROM sessions WHERE workspace_id = $1", w.id)
+	before, err := e.sessions(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -504,10 +504,15 @@ func withSession(h http.Header, _ []byte) error {
 	return fmt.Errorf("no %s cookie set", session.CookieName)
 }
 
+// sessions counts the sessions of the SAML workspace.
+func (e *engineRun) sessions(ctx context.Context) (int, error) {
+	return e.seed.count(ctx, "SELECT COUNT(*) FROM sessions WHERE workspace_id = $1", e.saml.id)
+}
+
 // checkSessions makes sure n sign-ins made n sessions in the SAML
 // workspace, which had before.
 func (e *engineRun) checkSessions(ctx context.Context, before, n int) error {
-	after, err := e.seed.count(ctx, "SELECT COUNT(*) FROM sessions WHERE workspace_id = $1", e.saml.id)
+	after, err := e.sessions(ctx)
 	if err != nil {
 		return err
 	}
