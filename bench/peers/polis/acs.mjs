@@ -199,9 +199,9 @@ async function exchange(ctl, conn, l) {
     grant_type: 'authorization_code', code: l.code, redirect_uri: redirectUri,
     client_id: conn.clientID, client_secret: conn.clientSecret,
   });
+  if (!tok.access_token) throw new Error(`login ${l.i}: token() returned no access_token`);
   const ui = await ctl.oauthController.userInfo(tok.access_token);
   const t = ms(t0, ns());
-  if (!tok.access_token) throw new Error(`login ${l.i}: token() returned no access_token`);
   if (ui.email !== l.email || ui.id !== l.userId || ui.requested?.tenant !== tenant) {
     throw new Error(`login ${l.i}: userInfo returned the wrong user: ${JSON.stringify({ id: ui.id, email: ui.email, tenant: ui.requested?.tenant })}`);
   }
