@@ -123,6 +123,12 @@ func TestGroupProtocol(t *testing.T) {
 	if r.total() != 1 || !strings.Contains(r.Raw, ids[0]) {
 		t.Fatalf("in-memory filter: %s", r.Raw)
 	}
+	// The same for Users: a page filtered in memory still shows each
+	// member's groups.
+	r = f.do("GET", "/Users?filter="+url.QueryEscape(`meta.resourceType eq "User" and userName pr`), "").want(t, 200)
+	if r.total() != 3 || !strings.Contains(r.Raw, gid) {
+		t.Fatalf("in-memory Users filter does not show the member's group: %s", r.Raw)
+	}
 	r = f.do("GET", "/Groups?excludedAttributes=members&filter="+url.QueryEscape(`displayName eq "Team"`), "").want(t, 200)
 	if strings.Contains(r.Raw, `"members"`) {
 		t.Fatalf("excludedAttributes=members: %s", r.Raw)
