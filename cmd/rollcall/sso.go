@@ -234,16 +234,7 @@ func cmdSSOKey(stage string) func(context.Context, *env, []string) error {
 			return err
 		}
 		return e.withSSO(ctx, &c, false, func(_ *directory.Service, sp *saml.Server, _ *store.DB) error {
-			var err error
-			switch stage {
-			case "begin-rollover":
-				err = sp.BeginKeyRollover(cliContext(ctx), *ws)
-			case "complete-rollover":
-				err = sp.CompleteKeyRollover(cliContext(ctx), *ws)
-			default:
-				err = sp.ResetKeys(cliContext(ctx), *ws)
-			}
-			if err != nil {
+			if err := sp.ChangeKeys(cliContext(ctx), *ws, stage); err != nil {
 				return err
 			}
 			return e.showSSO(ctx, sp, *ws, c.json)

@@ -14,9 +14,9 @@ type SSOAdmin interface {
 	Configure(ctx context.Context, ws string, in saml.Settings) (*saml.Connection, error)
 	Show(ctx context.Context, ws string) (*saml.Info, error)
 	Refresh(ctx context.Context, ws string) (*saml.Connection, error)
-	BeginKeyRollover(ctx context.Context, ws string) error
-	CompleteKeyRollover(ctx context.Context, ws string) error
-	ResetKeys(ctx context.Context, ws string) error
+	// ChangeKeys runs one SP key step: begin-rollover, complete-rollover
+	// or reset.
+	ChangeKeys(ctx context.Context, ws, step string) error
 }
 
 func (s *Server) registerSSO(mux *http.ServeMux, ws func(func(http.ResponseWriter, *http.Request, string)) http.Handler) {
@@ -86,18 +86,7 @@ func (s *Server) refreshSSO(w http.ResponseWriter, r *http.Request, ws string) {
 }
 
 func (s *Server) rolloverSSO(w http.ResponseWriter, r *http.Request, ws string) {
-	var err error
-	switch r.PathValue("stage") {
-	case "begin-rollover":
-		err = s.SSO.BeginKeyRollover(r.Context(), ws)
-	case "complete-rollover":
-		err = s.SSO.CompleteKeyRollover(r.Context(), ws)
-	case "reset":
-		err = s.SSO.ResetKeys(r.Context(), ws)
-	default:
-		err = directory.Errorf(directory.ENOTFOUND, "use …/sso/sp-key/begin-rollover, …/complete-rollover or …/reset")
-	}
-	if err != nil {
+	if err := s.SSO.ChangeKeys(r.Context(), ws, r.PathValue("stage")); err != nil {
 		s.Error(w, r, err)
 		return
 	}

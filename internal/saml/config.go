@@ -606,6 +606,20 @@ func (ks *keySet) decryptionKeys() []*rsa.PrivateKey {
 	return out
 }
 
+// ChangeKeys runs one step on the workspace's SP keys, named as the CLI
+// and the REST API name them: begin-rollover, complete-rollover or reset.
+func (s *Server) ChangeKeys(ctx context.Context, ws, step string) error {
+	switch step {
+	case "begin-rollover":
+		return s.BeginKeyRollover(ctx, ws)
+	case "complete-rollover":
+		return s.CompleteKeyRollover(ctx, ws)
+	case "reset":
+		return s.ResetKeys(ctx, ws)
+	}
+	return directory.Errorf(directory.ENOTFOUND, "no SP key step %q: begin-rollover, complete-rollover or reset", step)
+}
+
 // BeginKeyRollover creates the workspace's next SP key pair, published in
 // the SP metadata beside the current one, so the IdP can learn it before
 // it is used.
