@@ -119,17 +119,13 @@ func (t *Tx) AddGroupMembers(ws, groupID string, members []directory.NewMembersh
 // RemoveGroupMembers implements directory.Tx.
 func (t *Tx) RemoveGroupMembers(ws, groupID string, memberIDs []string) ([]string, error) {
 	var removed []string
-	for _, c := range chunks(dedupe(memberIDs), 500) {
-		args := []any{ws, groupID}
-		for _, id := range c {
-			args = append(args, id)
-		}
-		got, err := t.strings("DELETE FROM group_members WHERE workspace_id = $1 AND group_id = $2 AND member_id IN ("+
-			placeholders(3, len(c))+") RETURNING member_id", args...)
-		if err != nil {
-			return nil, err
-		}
+	err := inChunks(dedupe(memberIDs), []any{ws, groupID}, func(in string, args []any) error {
+		got, err := t.strings("DELETE FROM group_members WHERE workspace_id = $1 AND group_id = $2 AND member_id IN ("+in+") RETURNING member_id", args...)
 		removed = append(removed, got...)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return removed, t.addCount(ws, groupID, -len(removed))
 }
@@ -281,88 +277,79 @@ func (db *DB) GroupMembers(ctx context.Context, ws, groupID string, offset, limi
 	if limit <= 0 {
 		return page, nil
 	}
-	rows, err := db.queryRead(ctx, `SELECT m.id, m.scim_id, m.user_name, m.display_name, gm.display FROM group_members gm
+	rows, err := db.queryRead(ctx, `SELECT `+groupMemberColumns+` FROM group_members gm
 		JOIN members m ON m.workspace_id = gm.workspace_id AND m.id = gm.member_id
 		WHERE gm.workspace_id = $1 AND gm.group_id = $2 ORDER BY gm.member_id LIMIT $3 OFFSET $4`,
 		ws, groupID, limit, max(offset, 0))
 	if err != nil {
 		return page, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var gm directory.GroupMember
-		var scimID sql.NullString
-		if err := rows.Scan(&gm.MemberID, &scimID, &gm.UserName, &gm.DisplayName, &gm.Display); err != nil {
-			return page, err
+	err = eachRow(rows, func() error {
+		gm, err := scanGroupMember(rows)
+		if err == nil {
+			page.Items = append(page.Items, gm)
 		}
-		gm.SCIMID = scimID.String
-		page.Items = append(page.Items, gm)
-	}
-	return page, rows.Err()
+		return err
+	})
+	return page, err
 }
 
 // MembersOfGroups implements directory.Reader.
 func (db *DB) MembersOfGroups(ctx context.Context, ws string, groupIDs ...string) (map[string][]directory.GroupMember, error) {
 	out := make(map[string][]directory.GroupMember, len(groupIDs))
-	for _, c := range chunks(dedupe(groupIDs), 500) {
-		args := []any{ws}
-		for _, id := range c {
-			args = append(args, id)
-		}
-		rows, err := db.queryRead(ctx, `SELECT gm.group_id, m.id, m.scim_id, m.user_name, m.display_name, gm.display FROM group_members gm
+	err := inChunks(dedupe(groupIDs), []any{ws}, func(in string, args []any) error {
+		rows, err := db.queryRead(ctx, `SELECT `+groupMemberColumns+`, gm.group_id FROM group_members gm
 			JOIN members m ON m.workspace_id = gm.workspace_id AND m.id = gm.member_id
-			WHERE gm.workspace_id = $1 AND gm.group_id IN (`+placeholders(2, len(c))+`) ORDER BY gm.group_id, gm.member_id`, args...)
+			WHERE gm.workspace_id = $1 AND gm.group_id IN (`+in+`) ORDER BY gm.group_id, gm.member_id`, args...)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for rows.Next() {
+		return eachRow(rows, func() error {
 			var g string
-			var gm directory.GroupMember
-			var scimID sql.NullString
-			if err := rows.Scan(&g, &gm.MemberID, &scimID, &gm.UserName, &gm.DisplayName, &gm.Display); err != nil {
-				rows.Close()
-				return nil, err
+			gm, err := scanGroupMember(rows, &g)
+			if err == nil {
+				out[g] = append(out[g], gm)
 			}
-			gm.SCIMID = scimID.String
-			out[g] = append(out[g], gm)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+			return err
+		})
+	})
+	return out, err
 }
 
 // MemberGroups implements directory.Reader.
 func (db *DB) MemberGroups(ctx context.Context, ws string, memberIDs ...string) (map[string][]directory.GroupRef, error) {
 	out := make(map[string][]directory.GroupRef, len(memberIDs))
-	for _, c := range chunks(dedupe(memberIDs), 500) {
-		args := []any{ws}
-		for _, id := range c {
-			args = append(args, id)
-		}
+	err := inChunks(dedupe(memberIDs), []any{ws}, func(in string, args []any) error {
 		rows, err := db.queryRead(ctx, `SELECT gm.member_id, g.id, g.display_name FROM group_members gm
 			JOIN groups g ON g.workspace_id = gm.workspace_id AND g.id = gm.group_id
-			WHERE gm.workspace_id = $1 AND gm.member_id IN (`+placeholders(2, len(c))+`)
+			WHERE gm.workspace_id = $1 AND gm.member_id IN (`+in+`)
 			ORDER BY gm.member_id, g.display_name_lower`, args...)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for rows.Next() {
+		return eachRow(rows, func() error {
 			var mid string
 			var g directory.GroupRef
 			if err := rows.Scan(&mid, &g.ID, &g.DisplayName); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			out[mid] = append(out[mid], g)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+			return nil
+		})
+	})
+	return out, err
+}
+
+// groupMemberColumns are a group member's columns, in scanGroupMember's
+// order.
+const groupMemberColumns = "m.id, m.scim_id, m.user_name, m.display_name, gm.display"
+
+// scanGroupMember reads a group member's columns, then any extra ones
+// into extra.
+func scanGroupMember(rows *sql.Rows, extra ...any) (directory.GroupMember, error) {
+	var gm directory.GroupMember
+	var scimID sql.NullString
+	err := rows.Scan(append([]any{&gm.MemberID, &scimID, &gm.UserName, &gm.DisplayName, &gm.Display}, extra...)...)
+	gm.SCIMID = scimID.String
+	return gm, err
 }

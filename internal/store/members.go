@@ -196,30 +196,21 @@ func (t *Tx) CountActiveOwners(ws string) (int, error) {
 // ResolveSCIMIDs implements directory.Tx.
 func (t *Tx) ResolveSCIMIDs(ws string, scimIDs []string) (map[string]string, error) {
 	out := make(map[string]string, len(scimIDs))
-	for _, c := range chunks(scimIDs, 500) {
-		args := make([]any, 0, len(c)+1)
-		args = append(args, ws)
-		for _, id := range c {
-			args = append(args, id)
-		}
-		rows, err := t.query("SELECT scim_id, id FROM members WHERE workspace_id = $1 AND scim_id IN ("+placeholders(2, len(c))+")", args...)
+	err := inChunks(scimIDs, []any{ws}, func(in string, args []any) error {
+		rows, err := t.query("SELECT scim_id, id FROM members WHERE workspace_id = $1 AND scim_id IN ("+in+")", args...)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for rows.Next() {
+		return eachRow(rows, func() error {
 			var s, id string
 			if err := rows.Scan(&s, &id); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			out[s] = id
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+			return nil
+		})
+	})
+	return out, err
 }
 
 // RevokeSessions implements directory.Tx.

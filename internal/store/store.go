@@ -453,18 +453,34 @@ func placeholders(from, n int) string {
 	return b.String()
 }
 
-// chunks splits ids into slices of at most n, so statements stay under the
-// engines' parameter limits.
-func chunks(ids []string, n int) [][]string {
-	var out [][]string
-	for len(ids) > n {
-		out = append(out, ids[:n])
-		ids = ids[n:]
+// inChunks calls run for ids in chunks of 500 (bound parameters are
+// limited), each with its IN list's placeholders, numbered after the
+// leading arguments, and its arguments: lead, then the chunk's ids.
+func inChunks(ids []string, lead []any, run func(in string, args []any) error) error {
+	for len(ids) > 0 {
+		c := ids[:min(len(ids), 500)]
+		ids = ids[len(c):]
+		args := make([]any, 0, len(lead)+len(c))
+		args = append(args, lead...)
+		for _, id := range c {
+			args = append(args, id)
+		}
+		if err := run(placeholders(len(lead)+1, len(c)), args); err != nil {
+			return err
+		}
 	}
-	if len(ids) > 0 {
-		out = append(out, ids)
+	return nil
+}
+
+// eachRow calls scan for each row, then closes rows.
+func eachRow(rows *sql.Rows, scan func() error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(); err != nil {
+			return err
+		}
 	}
-	return out
+	return rows.Err()
 }
 
 // ---- Migrations ----
