@@ -774,7 +774,11 @@ func (s *Service) settle(tx Tx, ctx context.Context, ws string, before, m *Membe
 			return Errorf(ECONFLICT, "%s is the last active owner of the workspace and cannot be %s; make another member owner first", before.UserName, what)
 		}
 	}
-	if before.Active && !m.Active {
+	// Deactivation ends every session. So does reactivation: a sign-in
+	// that completed while the deactivation committed may have written a
+	// session after it, unusable while the member is inactive, and it
+	// must not come back to life with the member.
+	if before.Active != m.Active {
 		if err := tx.RevokeSessions(ws, m.ID); err != nil {
 			return err
 		}

@@ -504,12 +504,24 @@ func testDeactivation(t *testing.T, db *store.DB) {
 	if len(groups[m.ID]) != 1 || groups[m.ID][0].ID != g.ID {
 		t.Fatalf("groups after deactivation = %+v", groups)
 	}
+	// A sign-in completing while the deactivation commits can still write
+	// its session after the revocation. Such a session is refused while the
+	// member is inactive (web checks Active on every use), and reactivation
+	// ends it, so it never comes back to life.
+	late := &store.Session{ID: directory.NewID(), WorkspaceID: ws, MemberID: m.ID, SecretHash: []byte("h"), AuthMethod: "saml",
+		Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
+	if err := db.InsertSession(ctx, late); err != nil {
+		t.Fatal(err)
+	}
 	on := must[*directory.Member](t)(svc.UpdateMember(sctx, ws, m.ID, directory.UpdateOptions{}, func(m *directory.Member) error {
 		m.Active = true
 		return nil
 	}))
 	if !on.Active || on.Role != directory.RoleAdmin {
 		t.Fatalf("after reactivation: %+v", on)
+	}
+	if _, err := db.Session(ctx, late.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a session written while the member was inactive survived reactivation: %v", err)
 	}
 }
 
