@@ -624,10 +624,12 @@ func (s *Service) reattach(tx Tx, ctx context.Context, ws string, old, m *Member
 	old.GivenName, old.FamilyName, old.DisplayName = m.GivenName, m.FamilyName, m.DisplayName
 	old.Emails, old.Attributes = m.Emails, m.Attributes
 	if old.Assigned.Role != RoleOwner {
-		// Absent means unchanged, as on a PUT.
-		if !m.Assigned.IsZero() {
-			old.Assigned = m.Assigned
-		}
+		// Re-provisioning is a create: the role is what the request asks
+		// for, and none means no explicit role (groups decide, else
+		// member). A person the IdP removed does not come back with a role
+		// an admin once gave them; a PUT, by contrast, leaves an absent
+		// role unchanged.
+		old.Assigned = m.Assigned
 	}
 	if old.Active != m.Active {
 		old.Active = m.Active

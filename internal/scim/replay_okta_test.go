@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -266,6 +267,34 @@ func oktaRoles(t *testing.T, engine string) {
 	}
 	if m := f.member("dee@okta.local"); m.CustomRoleID != cr.ID {
 		t.Errorf("a refused PUT changed dee's role to %s/%q", m.Role, m.CustomRoleID)
+	}
+
+	// Removing any one of the attributes a custom role is shown with
+	// clears the explicit role, though the others are still there: they
+	// show the role removed, they do not ask for it. So does setting one
+	// empty, as an IdP does when an admin clears the attribute.
+	for _, op := range []string{
+		`{"op":"remove","path":"` + schema.RollcallUserURN + `:customRoleId"}`,
+		`{"op":"remove","path":"` + schema.RollcallUserURN + `:customRoleName"}`,
+		`{"op":"replace","path":"` + schema.RollcallUserURN + `:customRoleId","value":""}`,
+		`{"op":"remove","path":"` + schema.RollcallUserURN + `:role"}`,
+	} {
+		okta.do("PATCH", "/Users/"+deeID, fmt.Sprintf(patchOp, `{"op":"replace","path":"`+schema.RollcallUserURN+`:customRoleId","value":"`+cr.ID+`"}`)).want(t, 204)
+		if m := f.member("dee@okta.local"); m.CustomRoleID != cr.ID || m.Assigned.CustomRoleID != cr.ID {
+			t.Fatalf("%s: before, dee has role %s/%q assigned %+v, want custom %s", op, m.Role, m.CustomRoleID, m.Assigned, cr.ID)
+		}
+		okta.do("PATCH", "/Users/"+deeID, fmt.Sprintf(patchOp, op)).want(t, 204)
+		if m := f.member("dee@okta.local"); m.CustomRoleID != "" || m.Role != directory.RoleMember || !m.Assigned.IsZero() {
+			t.Errorf("%s: dee has role %s/%q assigned %+v, want member with no explicit role", op, m.Role, m.CustomRoleID, m.Assigned)
+		}
+	}
+	// A PATCH that names the same custom role again changes nothing, and a
+	// replace of the whole extension that names only customRoleName keeps
+	// the role: the other attributes stay (RFC 7644 §3.5.2.3).
+	okta.do("PATCH", "/Users/"+deeID, fmt.Sprintf(patchOp, `{"op":"replace","path":"`+schema.RollcallUserURN+`:customRoleId","value":"`+cr.ID+`"}`)).want(t, 204)
+	okta.do("PATCH", "/Users/"+deeID, fmt.Sprintf(patchOp, `{"op":"replace","path":"`+schema.RollcallUserURN+`","value":{"customRoleName":"`+newName+`"}}`)).want(t, 204)
+	if m := f.member("dee@okta.local"); m.CustomRoleID != cr.ID || m.Assigned.CustomRoleID != cr.ID {
+		t.Errorf("after a merge replace naming the same role: %s/%q assigned %+v, want custom %s", m.Role, m.CustomRoleID, m.Assigned, cr.ID)
 	}
 
 	// owner cannot be asked for, on create or on update.

@@ -252,7 +252,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	}
 	summary := "created member " + m.UserName
 	if reattached {
-		summary = "re-provisioned earlier member " + m.UserName + " (same member, new SCIM id)"
+		summary = "re-provisioned earlier member " + m.UserName + " (same member, new SCIM id), role " + roleText(m.EffectiveRole())
 	}
 	rc.note(m.SCIMID, m.ID, summary)
 	if !reattached {
@@ -404,28 +404,28 @@ func (s *Server) readPatch(r *http.Request, rs *schema.ResourceSchema) (*patchRe
 
 // patchRoleIntent compares the Rollcall extension (and the core roles
 // attribute) before and after a PATCH to find what the request asked for
-// the role. The most specific changed value wins; a removal that leaves no
-// role at all clears the explicit role, so group mappings decide again.
+// the role. The most specific value the PATCH set wins. A PATCH that only
+// removes role attributes (or sets them empty) clears the explicit role, so
+// group mappings decide again: the attributes it left are the rendering of
+// the role it removed (a custom role shows as customRoleId, customRoleName
+// and its base role), not a role asked for. A replace of the whole
+// extension merges (RFC 7644 §3.5.2.3), so it removes nothing it does not
+// name.
 func patchRoleIntent(before, after map[string]any, roles *roleSet) (roleIntent, error) {
 	b, _ := before[schema.RollcallUserURN].(map[string]any)
 	a, _ := after[schema.RollcallUserURN].(map[string]any)
 	keys := []string{"customRoleId", "customRoleName", "role"}
 	val := func(m map[string]any, k string) string { v, _ := m[k].(string); return strings.TrimSpace(v) }
-	anyChanged := false
+	removed := false
 	for _, k := range keys {
 		if val(a, k) != val(b, k) {
-			anyChanged = true
 			if val(a, k) != "" {
 				return intentFor(val(a, k), k, roles)
 			}
+			removed = true
 		}
 	}
-	if anyChanged {
-		for _, k := range keys {
-			if val(a, k) != "" {
-				return intentFor(val(a, k), k, roles)
-			}
-		}
+	if removed {
 		return roleIntent{clear: true}, nil
 	}
 	if !reflect.DeepEqual(before["roles"], after["roles"]) {

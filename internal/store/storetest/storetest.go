@@ -1247,8 +1247,19 @@ func testDetachReprovision(t *testing.T, db *store.DB) {
 	if err != nil || !re {
 		t.Fatalf("re-provision: %v reattached=%v", err, re)
 	}
-	if again.ID != m.ID || again.SCIMID == "" || again.SCIMID == m.SCIMID || !again.Active || again.Role != directory.RoleAdmin {
+	// The request names no role, so the admin role given at the first
+	// provisioning does not come back: re-provisioning is a create.
+	if again.ID != m.ID || again.SCIMID == "" || again.SCIMID == m.SCIMID || !again.Active || again.Role != directory.RoleMember || !again.Assigned.IsZero() {
 		t.Fatalf("re-provisioned = %+v (first %+v)", again, m)
+	}
+	var roleAudit []directory.AuditEntry
+	for _, e := range must[[]directory.AuditEntry](t)(db.Audit(ctx, ws, directory.AuditQuery{TargetID: m.ID, Limit: 100})) {
+		if e.Action == "member.role_changed" {
+			roleAudit = append(roleAudit, e)
+		}
+	}
+	if len(roleAudit) != 1 || !strings.Contains(string(roleAudit[0].Detail), "re-provisioned") {
+		t.Fatalf("role change at re-provisioning audited as %+v, want one member.role_changed with its cause", roleAudit)
 	}
 	// A userName already attached is a conflict.
 	_, _, err = svc.ProvisionMember(ctx, ws, &directory.Member{UserName: "frank@acme.test", Active: true})
