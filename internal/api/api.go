@@ -99,7 +99,7 @@ func (s *Server) authenticated(h func(w http.ResponseWriter, r *http.Request, ws
 // statusFor maps domain error codes to HTTP statuses: the one table.
 func statusFor(code string) int {
 	switch code {
-	case directory.EINVALID:
+	case directory.EINVALID, directory.EIMMUTABLE:
 		return http.StatusBadRequest
 	case directory.EUNAUTHORIZED:
 		return http.StatusUnauthorized

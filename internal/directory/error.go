@@ -14,6 +14,7 @@ const (
 	EFORBIDDEN    = "forbidden"    // authenticated but not allowed
 	EUNAUTHORIZED = "unauthorized" // not authenticated
 	EPRECONDITION = "precondition" // an expected version did not match
+	EIMMUTABLE    = "immutable"    // the value cannot be changed by this caller
 	EINTERNAL     = "internal"     // everything else
 )
 

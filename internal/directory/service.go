@@ -636,6 +636,9 @@ func (s *Service) reattach(tx Tx, ctx context.Context, ws string, old, m *Member
 		old.StatusChanged = now
 	}
 	old.Modified = now
+	if err := guardOwnerIdentity(ctx, before, old); err != nil {
+		return err
+	}
 	if err := s.settle(tx, ctx, ws, before, old, "re-provisioned by the identity provider"); err != nil {
 		return err
 	}
@@ -690,6 +693,9 @@ func (s *Service) UpdateMember(ctx context.Context, ws, id string, opts UpdateOp
 		if err := normalizeMember(m); err != nil {
 			return err
 		}
+		if err := guardOwnerIdentity(ctx, before, m); err != nil {
+			return err
+		}
 		if err := s.checkAssigned(tx, ctx, ws, before, m); err != nil {
 			return err
 		}
@@ -717,6 +723,47 @@ func (s *Service) UpdateMember(ctx context.Context, ws, id string, opts UpdateOp
 		return nil, err
 	}
 	return out, nil
+}
+
+// guardOwnerIdentity refuses an IdP request that would change how an owner
+// is identified: their userName, their email addresses (a password reset
+// goes to one, and sign-in matches them) or an externalId already set. A
+// SCIM token that could change them could take the workspace over: point an
+// owner's email at another mailbox, reset the password, sign in as owner.
+// The IdP may still set an externalId the owner lacks (Okta links an owner
+// made in Rollcall that way), change a userName's case, reorder or retype
+// the addresses, and change everything else. An owner's identity is
+// changed in Rollcall, by an admin.
+func guardOwnerIdentity(ctx context.Context, before, m *Member) error {
+	if !ActorFrom(ctx).fromIdP() || (before.Role != RoleOwner && before.Assigned.Role != RoleOwner) {
+		return nil
+	}
+	refuse := func(field string) error {
+		return FieldErrorf(EIMMUTABLE, field, "%s is an owner of the workspace: the identity provider cannot change an owner's %s; change it in Rollcall, or make them a non-owner first", before.UserName, field)
+	}
+	switch {
+	case !strings.EqualFold(before.UserName, m.UserName):
+		return refuse("userName")
+	case before.ExternalID != "" && m.ExternalID != before.ExternalID:
+		return refuse("externalId")
+	case !sameAddresses(before.Emails, m.Emails):
+		return refuse("emails")
+	}
+	return nil
+}
+
+// sameAddresses reports whether two email lists hold the same addresses,
+// without regard to case, order, type or primary.
+func sameAddresses(a, b []Email) bool {
+	set := func(es []Email) []string {
+		out := make([]string, len(es))
+		for i, e := range es {
+			out[i] = strings.ToLower(e.Value)
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	return slices.Equal(set(a), set(b))
 }
 
 // checkAssigned validates an explicit role change and keeps owners safe

@@ -84,6 +84,8 @@ func asError(err error) *Error {
 		switch de.Code {
 		case directory.EINVALID:
 			out.Status, out.ScimType = http.StatusBadRequest, typeInvalidValue
+		case directory.EIMMUTABLE:
+			out.Status, out.ScimType = http.StatusBadRequest, typeMutability
 		case directory.ENOTFOUND:
 			out.Status = http.StatusNotFound
 		case directory.ECONFLICT:

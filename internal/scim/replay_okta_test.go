@@ -332,6 +332,34 @@ func oktaRoles(t *testing.T, engine string) {
 	if m := f.member("owner@okta.local"); m.Role != directory.RoleOwner || m.Assigned.Role != directory.RoleOwner {
 		t.Errorf("the owner's role after Okta's pushes: %s (assigned %+v), want owner", m.Role, m.Assigned)
 	}
+	// Okta's PUT above set the externalId the owner lacked. But the IdP
+	// cannot change how an owner is identified: with a SCIM token alone one
+	// could point the owner's email at another mailbox, reset the password
+	// and sign in as owner. 400 mutability, and nothing changes.
+	for _, tc := range []struct{ method, body string }{
+		{"PUT", oktaUser(t, "owner@okta.local", map[string]any{"emails": []any{map[string]any{"value": "evil@evil.test", "primary": true}}})},
+		{"PUT", oktaUser(t, "evil@evil.test", nil)},
+		{"PUT", oktaUser(t, "owner@okta.local", map[string]any{"externalId": "okta-someone-else"})},
+		{"PUT", oktaUser(t, "owner@okta.local", map[string]any{"emails": []any{map[string]any{"value": "owner@okta.local", "primary": true}, map[string]any{"value": "evil@evil.test"}}})},
+		{"PATCH", fmt.Sprintf(patchOp, `{"op":"replace","path":"userName","value":"evil@evil.test"}`)},
+		{"PATCH", fmt.Sprintf(patchOp, `{"op":"replace","path":"emails[type eq \"work\"].value","value":"evil@evil.test"}`)},
+		{"PATCH", fmt.Sprintf(patchOp, `{"op":"add","path":"emails","value":[{"value":"evil@evil.test","type":"home"}]}`)},
+		{"PATCH", fmt.Sprintf(patchOp, `{"op":"remove","path":"emails"}`)},
+	} {
+		e := wantSCIMError(t, okta.do(tc.method, "/Users/"+owner.SCIMID, tc.body), 400, "mutability")
+		if !strings.Contains(e.str("detail"), "owner") {
+			t.Errorf("%s %s: detail %q does not say why", tc.method, tc.body, e.str("detail"))
+		}
+		if m := f.member("owner@okta.local"); len(m.Emails) != 1 || m.Emails[0].Value != "owner@okta.local" || m.ExternalID != "okta-owner" {
+			t.Fatalf("%s %s changed the owner: %+v", tc.method, tc.body, m)
+		}
+	}
+	// What does not identify them may change: the name, the case of the
+	// userName, the type of an address.
+	wantBody(t, okta.do("PUT", "/Users/"+owner.SCIMID, oktaUser(t, "Owner@Okta.local", map[string]any{"externalId": "okta-owner",
+		"name":   map[string]any{"givenName": "Olivia", "familyName": "Owner"},
+		"emails": []any{map[string]any{"value": "OWNER@okta.local", "type": "home", "primary": true}}})).want(t, 200),
+		map[string]any{"name.givenName": "Olivia", "userName": "Owner@Okta.local"})
 	// Okta unassigning the last active owner (a deactivation): 409 with a
 	// detail, and the owner stays active.
 	wantSCIMError(t, okta.do("PATCH", "/Users/"+owner.SCIMID, replayBody(t, "okta/set-active.json", "active", "false")), 409, "")

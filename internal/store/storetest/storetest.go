@@ -1287,6 +1287,23 @@ func testDetachReprovision(t *testing.T, db *store.DB) {
 	if err != nil || re || fresh.ID == blank.ID {
 		t.Fatalf("provision without externalId took over a detached member: %+v reattached=%v %v", fresh, re, err)
 	}
+	// An owner the IdP deleted comes back as owner, but re-provisioning
+	// cannot change their email (where a password reset goes): refused,
+	// and the owner stays detached with their address.
+	addMember(t, svc, ws, "first-owner@acme.test", directory.RoleOwner)
+	owner := addMember(t, svc, ws, "owner@acme.test", directory.RoleOwner)
+	must[*directory.Member](t)(svc.DetachSCIM(ctx, ws, owner.SCIMID))
+	_, _, err = svc.ProvisionMember(ctx, ws, &directory.Member{UserName: "owner@acme.test", Active: true,
+		Emails: []directory.Email{{Value: "evil@evil.test", Primary: true}}})
+	wantCode(t, err, directory.EIMMUTABLE)
+	if o := must[*directory.Member](t)(db.Member(ctx, ws, owner.ID)); o.SCIMID != "" || len(o.Emails) != 1 || o.Emails[0].Value != "owner@acme.test" {
+		t.Fatalf("owner after a refused re-provisioning: %+v", o)
+	}
+	back, re, err := svc.ProvisionMember(ctx, ws, &directory.Member{UserName: "owner@acme.test", Active: true,
+		Emails: []directory.Email{{Value: "owner@acme.test", Primary: true}}})
+	if err != nil || !re || back.ID != owner.ID || back.Role != directory.RoleOwner {
+		t.Fatalf("owner re-provisioned with the same identity: %+v reattached=%v %v", back, re, err)
+	}
 }
 
 func testAudit(t *testing.T, db *store.DB) {
