@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -653,11 +654,33 @@ func (s *Service) reattach(tx Tx, ctx context.Context, ws string, old, m *Member
 	})
 }
 
+// Versions are the versions a write may find (an If-Match list): the write
+// fails with EPRECONDITION unless the resource is at one of them. Empty
+// means any version.
+type Versions []int64
+
+// check returns the EPRECONDITION error for a resource at version cur, or nil.
+func (v Versions) check(what, id string, cur int64) error {
+	if len(v) == 0 || slices.Contains(v, cur) {
+		return nil
+	}
+	return Errorf(EPRECONDITION, "%s %q was changed since version %s (now %d)", what, id, v, cur)
+}
+
+// String lists the versions, for messages.
+func (v Versions) String() string {
+	parts := make([]string, len(v))
+	for i, n := range v {
+		parts[i] = strconv.FormatInt(n, 10)
+	}
+	return strings.Join(parts, " or ")
+}
+
 // UpdateOptions qualify a member update.
 type UpdateOptions struct {
-	// IfVersion, when non-zero, makes the update fail with EPRECONDITION
-	// unless the member is still at this version (optimistic concurrency).
-	IfVersion int64
+	// IfMatch makes the update fail with EPRECONDITION unless the member
+	// is still at one of these versions (optimistic concurrency).
+	IfMatch Versions
 	// BySCIMID looks the member up by SCIM id instead of member ID.
 	BySCIMID bool
 }
@@ -680,8 +703,8 @@ func (s *Service) UpdateMember(ctx context.Context, ws, id string, opts UpdateOp
 		if err != nil {
 			return notFound(err, "member %q not found", id)
 		}
-		if opts.IfVersion != 0 && m.Version != opts.IfVersion {
-			return Errorf(EPRECONDITION, "member %q was changed since version %d (now %d)", id, opts.IfVersion, m.Version)
+		if err := opts.IfMatch.check("member", id, m.Version); err != nil {
+			return err
 		}
 		before := m.Clone()
 		version := m.Version
@@ -992,12 +1015,15 @@ func auditMemberChange(tx Tx, ctx context.Context, ws string, before, m *Member)
 // is gone for good, the member leaves every group and becomes inactive, and
 // everything else about them is kept. A later provisioning of the same
 // person reattaches them (see ProvisionMember).
-func (s *Service) DetachSCIM(ctx context.Context, ws, scimID string) (*Member, error) {
+func (s *Service) DetachSCIM(ctx context.Context, ws, scimID string, ifMatch Versions) (*Member, error) {
 	var out *Member
 	err := s.store.Update(ctx, func(tx Tx) error {
 		m, err := tx.MemberBySCIMIDForUpdate(ws, scimID)
 		if err != nil {
 			return notFound(err, "user %q not found", scimID)
+		}
+		if err := ifMatch.check("user", scimID, m.Version); err != nil {
+			return err
 		}
 		before := m.Clone()
 		version := m.Version
@@ -1120,15 +1146,15 @@ func (s *Service) CreateGroup(ctx context.Context, ws string, g *Group, members 
 // (optional) edits the group's own fields; change (optional) edits its
 // members. Roles of members whose groups changed are recomputed in the same
 // transaction when the group grants a role.
-func (s *Service) UpdateGroup(ctx context.Context, ws, id string, ifVersion int64, fn func(*Group) error, change *MembershipChange) (*Group, error) {
+func (s *Service) UpdateGroup(ctx context.Context, ws, id string, ifMatch Versions, fn func(*Group) error, change *MembershipChange) (*Group, error) {
 	var out *Group
 	err := s.store.Update(ctx, func(tx Tx) error {
 		g, err := tx.GroupForUpdate(ws, id)
 		if err != nil {
 			return notFound(err, "group %q not found", id)
 		}
-		if ifVersion != 0 && g.Version != ifVersion {
-			return Errorf(EPRECONDITION, "group %q was changed since version %d (now %d)", id, ifVersion, g.Version)
+		if err := ifMatch.check("group", id, g.Version); err != nil {
+			return err
 		}
 		before := *g
 		version := g.Version
@@ -1273,11 +1299,14 @@ func quoteAll(s []string) []string {
 }
 
 // DeleteGroup deletes a group and the roles it granted; its members stay.
-func (s *Service) DeleteGroup(ctx context.Context, ws, id string) error {
+func (s *Service) DeleteGroup(ctx context.Context, ws, id string, ifMatch Versions) error {
 	return s.store.Update(ctx, func(tx Tx) error {
 		g, err := tx.GroupForUpdate(ws, id)
 		if err != nil {
 			return notFound(err, "group %q not found", id)
+		}
+		if err := ifMatch.check("group", id, g.Version); err != nil {
+			return err
 		}
 		var members []string
 		if !g.Role.IsZero() {

@@ -406,7 +406,7 @@ func (s *Server) replaceGroup(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}
 	// PUT replaces the group: its members are exactly those given (RFC 7644
 	// §3.5.1), none when the body has no members.
-	g, err := s.dir.UpdateGroup(r.Context(), rc.ws, id, opts.IfVersion, func(g *directory.Group) error {
+	g, err := s.dir.UpdateGroup(r.Context(), rc.ws, id, opts.IfMatch, func(g *directory.Group) error {
 		g.DisplayName, g.ExternalID, g.Attributes = in.DisplayName, in.ExternalID, in.Attributes
 		return nil
 	}, &directory.MembershipChange{Replace: true, Set: refs})
@@ -420,7 +420,12 @@ func (s *Server) replaceGroup(w http.ResponseWriter, r *http.Request, rc *reqCtx
 
 func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	id := r.PathValue("id")
-	if err := s.dir.DeleteGroup(r.Context(), rc.ws, id); err != nil {
+	versions, err := ifMatch(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.dir.DeleteGroup(r.Context(), rc.ws, id, versions); err != nil {
 		s.writeError(w, r, notFoundAs(err, groupNotFound(id)))
 		return
 	}
@@ -542,7 +547,7 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 			return err
 		}
 	}
-	g, err := s.dir.UpdateGroup(ctx, rc.ws, id, opts.IfVersion, fn, change)
+	g, err := s.dir.UpdateGroup(ctx, rc.ws, id, opts.IfMatch, fn, change)
 	if err != nil {
 		s.writeError(w, r, notFoundAs(err, groupNotFound(id)))
 		return

@@ -337,6 +337,23 @@ func TestETags(t *testing.T) {
 	if g := f.do("GET", "/Users/"+id, "").want(t, 200); g.str("meta.version") != `W/"2"` || g.str("displayName") != "E" {
 		t.Errorf("after: %s", g.Raw)
 	}
+	// A list matches if any of its tags does (RFC 7232 §3.1).
+	f.do("PATCH", "/Users/"+id, patch, "If-Match", `W/"7", W/"2"`).want(t, 204)
+	f.do("PATCH", "/Users/"+id, patch, "If-Match", `W/"7", W/"8"`).want(t, 412)
+	f.do("PATCH", "/Users/"+id, patch, "If-Match", `"x"`).want(t, 412)
+
+	// DELETE honours If-Match too, for Users and Groups: a stale tag is
+	// 412 and the resource stays.
+	f.do("DELETE", "/Users/"+id, "", "If-Match", `W/"1"`).want(t, 412)
+	f.do("GET", "/Users/"+id, "").want(t, 200)
+	g := f.do("POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Tagged"}`).want(t, 201)
+	gid := g.str("id")
+	f.do("DELETE", "/Groups/"+gid, "", "If-Match", `W/"9"`).want(t, 412)
+	f.do("GET", "/Groups/"+gid, "").want(t, 200)
+	f.do("DELETE", "/Groups/"+gid, "", "If-Match", g.Header.Get("ETag")).want(t, 204)
+	cur := f.do("GET", "/Users/"+id, "").want(t, 200).Header.Get("ETag")
+	f.do("DELETE", "/Users/"+id, "", "If-Match", cur).want(t, 204)
+	f.do("GET", "/Users/"+id, "").want(t, 404)
 }
 
 func TestPatchAtomicAndBadInput(t *testing.T) {

@@ -303,14 +303,29 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 // writeOptions turns If-Match into the version a write must find.
 func (s *Server) writeOptions(r *http.Request) (directory.UpdateOptions, error) {
 	opts := directory.UpdateOptions{BySCIMID: true}
-	if im := strings.TrimSpace(r.Header.Get("If-Match")); im != "" && im != "*" {
-		v, ok := parseVersion(strings.Split(im, ",")[0])
-		if !ok {
-			return opts, errorf(http.StatusPreconditionFailed, "", "If-Match %q names no version of this resource", im)
-		}
-		opts.IfVersion = v
+	var err error
+	opts.IfMatch, err = ifMatch(r)
+	return opts, err
+}
+
+// ifMatch reads If-Match (RFC 7232 §3.1): "*" or absent allows any
+// version; otherwise the write goes ahead only if the resource is at one of
+// the listed versions. A list naming none of our ETags can match nothing.
+func ifMatch(r *http.Request) (directory.Versions, error) {
+	im := strings.TrimSpace(r.Header.Get("If-Match"))
+	if im == "" || im == "*" {
+		return nil, nil
 	}
-	return opts, nil
+	var vs directory.Versions
+	for _, tag := range strings.Split(im, ",") {
+		if v, ok := parseVersion(tag); ok {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) == 0 {
+		return nil, errorf(http.StatusPreconditionFailed, "", "If-Match %q names no version of this resource", im)
+	}
+	return vs, nil
 }
 
 // notFoundAs replaces a domain not-found error with a protocol one.
@@ -440,7 +455,12 @@ func patchRoleIntent(before, after map[string]any, roles *roleSet) (roleIntent, 
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	id := r.PathValue("id")
-	m, err := s.dir.DetachSCIM(r.Context(), rc.ws, id)
+	versions, err := ifMatch(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	m, err := s.dir.DetachSCIM(r.Context(), rc.ws, id, versions)
 	if err != nil {
 		s.writeError(w, r, notFoundAs(err, userNotFound(id)))
 		return

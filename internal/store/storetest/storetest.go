@@ -402,7 +402,7 @@ func testLastOwner(t *testing.T, db *store.DB) {
 		return nil
 	})
 	wantCode(t, err, directory.ECONFLICT)
-	_, err = svc.DetachSCIM(ctx, ws, owner.SCIMID)
+	_, err = svc.DetachSCIM(ctx, ws, owner.SCIMID, nil)
 	wantCode(t, err, directory.ECONFLICT)
 
 	// The IdP cannot change an owner's role: the change is dropped.
@@ -530,12 +530,12 @@ func testOptimistic(t *testing.T, db *store.DB) {
 	ctx := ctxFor(t)
 	ws := newWorkspace(t, svc).ID
 	m := addMember(t, svc, ws, "dan@acme.test", "")
-	_, err := svc.UpdateMember(ctx, ws, m.ID, directory.UpdateOptions{IfVersion: m.Version + 1}, func(m *directory.Member) error {
+	_, err := svc.UpdateMember(ctx, ws, m.ID, directory.UpdateOptions{IfMatch: directory.Versions{m.Version + 1}}, func(m *directory.Member) error {
 		m.DisplayName = "x"
 		return nil
 	})
 	wantCode(t, err, directory.EPRECONDITION)
-	must[*directory.Member](t)(svc.UpdateMember(ctx, ws, m.ID, directory.UpdateOptions{IfVersion: m.Version}, func(m *directory.Member) error {
+	must[*directory.Member](t)(svc.UpdateMember(ctx, ws, m.ID, directory.UpdateOptions{IfMatch: directory.Versions{m.Version}}, func(m *directory.Member) error {
 		m.DisplayName = "x"
 		return nil
 	}))
@@ -571,7 +571,7 @@ func testTenantIsolation(t *testing.T, db *store.DB) {
 	wantCode(t, err, directory.ENOTFOUND)
 	// Group membership by another workspace's user id is refused.
 	gb := must[*directory.Group](t)(svc.CreateGroup(ctx, b, &directory.Group{DisplayName: "Eng"}, nil))
-	_, err = svc.UpdateGroup(ctx, b, gb.ID, 0, nil, &directory.MembershipChange{Add: directory.Refs(m.SCIMID)})
+	_, err = svc.UpdateGroup(ctx, b, gb.ID, nil, nil, &directory.MembershipChange{Add: directory.Refs(m.SCIMID)})
 	wantCode(t, err, directory.EINVALID)
 	// A custom role of workspace A cannot be assigned in B.
 	mb := addMember(t, svc, b, "eve@acme.test", "")
@@ -945,7 +945,7 @@ func testPagination(t *testing.T, db *store.DB) {
 		all := must[directory.Page[*directory.Member]](t)(db.Members(ctx, ws, directory.MemberQuery{
 			SCIMOnly: true, Order: directory.OrderSCIMID, Descending: desc, Limit: 100})).Items
 		first := must[directory.Page[*directory.Member]](t)(db.Members(ctx, ws, q)).Items
-		must[*directory.Member](t)(svc.DetachSCIM(scimCtx(t), ws, first[2].SCIMID))
+		must[*directory.Member](t)(svc.DetachSCIM(scimCtx(t), ws, first[2].SCIMID, nil))
 		q.Offset = 7
 		next := must[directory.Page[*directory.Member]](t)(db.Members(ctx, ws, q)).Items
 		if len(next) != 7 || next[0].SCIMID != all[7].SCIMID {
@@ -1016,8 +1016,8 @@ func testGroups(t *testing.T, db *store.DB) {
 		t.Fatalf("error does not name the unknown user: %v", err)
 	}
 	// Adding an existing member and removing a non-member are no-ops.
-	g2 := must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Add: directory.Refs(a.SCIMID, b.SCIMID), Remove: []string{c.SCIMID, "ghost"}}))
-	must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Add: []directory.MemberRef{{ID: b.SCIMID, Display: "ignored, already a member"}}}))
+	g2 := must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, nil, nil, &directory.MembershipChange{Add: directory.Refs(a.SCIMID, b.SCIMID), Remove: []string{c.SCIMID, "ghost"}}))
+	must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, nil, nil, &directory.MembershipChange{Add: []directory.MemberRef{{ID: b.SCIMID, Display: "ignored, already a member"}}}))
 	members := must[directory.Page[directory.GroupMember]](t)(db.GroupMembers(ctx, ws, g.ID, 0, 100))
 	if members.Total != 2 || len(members.Items) != 2 {
 		t.Fatalf("members = %+v", members)
@@ -1035,28 +1035,28 @@ func testGroups(t *testing.T, db *store.DB) {
 	if g2.Version != g.Version+1 {
 		t.Fatalf("membership change did not bump version: %d -> %d", g.Version, g2.Version)
 	}
-	noop := must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Add: directory.Refs(a.SCIMID)}))
+	noop := must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, nil, nil, &directory.MembershipChange{Add: directory.Refs(a.SCIMID)}))
 	if noop.Version != g2.Version {
 		t.Fatalf("no-op add bumped version")
 	}
 	// An unknown user in an add fails the whole change.
-	_, err = svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Add: directory.Refs(c.SCIMID, "ghost")})
+	_, err = svc.UpdateGroup(ctx, ws, g.ID, nil, nil, &directory.MembershipChange{Add: directory.Refs(c.SCIMID, "ghost")})
 	wantCode(t, err, directory.EINVALID)
 	if p := must[directory.Page[directory.GroupMember]](t)(db.GroupMembers(ctx, ws, g.ID, 0, 100)); p.Total != 2 {
 		t.Fatalf("failed change was partly applied: %d members", p.Total)
 	}
 	// Replace.
-	must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Replace: true, Set: directory.Refs(c.SCIMID)}))
+	must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, nil, nil, &directory.MembershipChange{Replace: true, Set: directory.Refs(c.SCIMID)}))
 	p := must[directory.Page[directory.GroupMember]](t)(db.GroupMembers(ctx, ws, g.ID, 0, 100))
 	if p.Total != 1 || p.Items[0].SCIMID != c.SCIMID {
 		t.Fatalf("after replace: %+v", p)
 	}
-	must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Replace: true}))
+	must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, nil, nil, &directory.MembershipChange{Replace: true}))
 	if p := must[directory.Page[directory.GroupMember]](t)(db.GroupMembers(ctx, ws, g.ID, 0, 100)); p.Total != 0 {
 		t.Fatalf("after replace with nothing: %+v", p)
 	}
 	// Rename keeps the ID.
-	r := must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, 0, func(g *directory.Group) error {
+	r := must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, g.ID, nil, func(g *directory.Group) error {
 		g.DisplayName = "Platform"
 		return nil
 	}, nil))
@@ -1092,10 +1092,10 @@ func testGroups(t *testing.T, db *store.DB) {
 		t.Errorf("member groups = %+v", mg)
 	}
 	// Delete keeps members.
-	if err := svc.DeleteGroup(ctx, ws, g.ID); err != nil {
+	if err := svc.DeleteGroup(ctx, ws, g.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, svc.DeleteGroup(ctx, ws, g.ID), directory.ENOTFOUND)
+	wantCode(t, svc.DeleteGroup(ctx, ws, g.ID, nil), directory.ENOTFOUND)
 	if _, err := db.Member(ctx, ws, c.ID); err != nil {
 		t.Fatalf("member gone with group: %v", err)
 	}
@@ -1134,19 +1134,19 @@ func testGroupRoles(t *testing.T, db *store.DB) {
 	wantCode(t, err, directory.EINVALID)
 	// Leaving the admin group falls back to the next mapped group, in the
 	// same transaction as the membership change.
-	must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, admins.ID, 0, nil, &directory.MembershipChange{Remove: []string{plain.SCIMID}}))
+	must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, admins.ID, nil, nil, &directory.MembershipChange{Remove: []string{plain.SCIMID}}))
 	if r := roleOf(plain); r.CustomRoleID != editor.ID {
 		t.Fatalf("after leaving Admins: %+v", r)
 	}
 	// Deleting a group removes its role effect.
-	if err := svc.DeleteGroup(ctx, ws, editors.ID); err != nil {
+	if err := svc.DeleteGroup(ctx, ws, editors.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	if r := roleOf(plain); r.Role != directory.RoleMember || r.CustomRoleID != "" {
 		t.Fatalf("after deleting Editors: %+v", r)
 	}
 	// Rename keeps the mapping (it holds the ID).
-	must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, admins.ID, 0, func(g *directory.Group) error { g.DisplayName = "Administrators"; return nil },
+	must[*directory.Group](t)(svc.UpdateGroup(ctx, ws, admins.ID, nil, func(g *directory.Group) error { g.DisplayName = "Administrators"; return nil },
 		&directory.MembershipChange{Add: directory.Refs(plain.SCIMID)}))
 	if r := roleOf(plain); r.Role != directory.RoleAdmin {
 		t.Fatalf("after rename and re-add: %+v", r)
@@ -1193,7 +1193,7 @@ func testConcurrentGroupPatches(t *testing.T, db *store.DB) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := svc.UpdateGroup(ctx, ws, g.ID, 0, nil, &directory.MembershipChange{Add: directory.Refs(id)})
+			_, err := svc.UpdateGroup(ctx, ws, g.ID, nil, nil, &directory.MembershipChange{Add: directory.Refs(id)})
 			errs <- err
 		}()
 	}
@@ -1227,7 +1227,7 @@ func testDetachReprovision(t *testing.T, db *store.DB) {
 		t.Fatalf("provision: %v %v", err, re)
 	}
 	g := must[*directory.Group](t)(svc.CreateGroup(ctx, ws, &directory.Group{DisplayName: "G"}, directory.Refs(m.SCIMID)))
-	d := must[*directory.Member](t)(svc.DetachSCIM(ctx, ws, m.SCIMID))
+	d := must[*directory.Member](t)(svc.DetachSCIM(ctx, ws, m.SCIMID, nil))
 	if d.SCIMID != "" || d.Active {
 		t.Fatalf("detached = %+v", d)
 	}
@@ -1240,7 +1240,7 @@ func testDetachReprovision(t *testing.T, db *store.DB) {
 	if p := must[directory.Page[directory.GroupMember]](t)(db.GroupMembers(ctx, ws, g.ID, 0, 10)); p.Total != 0 {
 		t.Fatalf("detached member still in group")
 	}
-	_, err = svc.DetachSCIM(ctx, ws, m.SCIMID)
+	_, err = svc.DetachSCIM(ctx, ws, m.SCIMID, nil)
 	wantCode(t, err, directory.ENOTFOUND)
 	// Same userName again: the same member, a new SCIM id, active again.
 	again, re, err := svc.ProvisionMember(ctx, ws, &directory.Member{UserName: "FRANK@acme.test", Active: true, Source: directory.SourceSCIM})
@@ -1265,7 +1265,7 @@ func testDetachReprovision(t *testing.T, db *store.DB) {
 	_, _, err = svc.ProvisionMember(ctx, ws, &directory.Member{UserName: "frank@acme.test", Active: true})
 	wantCode(t, err, directory.ECONFLICT)
 	// By externalId when the userName changed at the IdP.
-	must[*directory.Member](t)(svc.DetachSCIM(ctx, ws, again.SCIMID))
+	must[*directory.Member](t)(svc.DetachSCIM(ctx, ws, again.SCIMID, nil))
 	third, re, err := svc.ProvisionMember(ctx, ws, &directory.Member{UserName: "franklin@acme.test", ExternalID: "00uF", Active: true})
 	if err != nil || !re || third.ID != m.ID || third.UserName != "franklin@acme.test" {
 		t.Fatalf("re-provision by externalId: %+v %v %v", third, re, err)
@@ -1273,7 +1273,7 @@ func testDetachReprovision(t *testing.T, db *store.DB) {
 	// A live userName wins over a detached externalId match: conflict, and
 	// the detached member stays detached.
 	gone := must[*directory.Member](t)(svc.CreateMember(ctx, ws, &directory.Member{UserName: "gina@acme.test", ExternalID: "00uG", Active: true, Source: directory.SourceSCIM}))
-	must[*directory.Member](t)(svc.DetachSCIM(ctx, ws, gone.SCIMID))
+	must[*directory.Member](t)(svc.DetachSCIM(ctx, ws, gone.SCIMID, nil))
 	_, _, err = svc.ProvisionMember(ctx, ws, &directory.Member{UserName: "franklin@acme.test", ExternalID: "00uG", Active: true})
 	wantCode(t, err, directory.ECONFLICT)
 	if g := must[*directory.Member](t)(db.Member(ctx, ws, gone.ID)); g.SCIMID != "" || g.UserName != "gina@acme.test" {
@@ -1282,7 +1282,7 @@ func testDetachReprovision(t *testing.T, db *store.DB) {
 	// A detached member without an externalId is not found by a request
 	// without one: an empty externalId matches nothing.
 	blank := must[*directory.Member](t)(svc.CreateMember(ctx, ws, &directory.Member{UserName: "hal@acme.test", Active: true, Source: directory.SourceSCIM}))
-	must[*directory.Member](t)(svc.DetachSCIM(ctx, ws, blank.SCIMID))
+	must[*directory.Member](t)(svc.DetachSCIM(ctx, ws, blank.SCIMID, nil))
 	fresh, re, err := svc.ProvisionMember(ctx, ws, &directory.Member{UserName: "ivy@acme.test", Active: true})
 	if err != nil || re || fresh.ID == blank.ID {
 		t.Fatalf("provision without externalId took over a detached member: %+v reattached=%v %v", fresh, re, err)
@@ -1292,7 +1292,7 @@ func testDetachReprovision(t *testing.T, db *store.DB) {
 	// and the owner stays detached with their address.
 	addMember(t, svc, ws, "first-owner@acme.test", directory.RoleOwner)
 	owner := addMember(t, svc, ws, "owner@acme.test", directory.RoleOwner)
-	must[*directory.Member](t)(svc.DetachSCIM(ctx, ws, owner.SCIMID))
+	must[*directory.Member](t)(svc.DetachSCIM(ctx, ws, owner.SCIMID, nil))
 	_, _, err = svc.ProvisionMember(ctx, ws, &directory.Member{UserName: "owner@acme.test", Active: true,
 		Emails: []directory.Email{{Value: "evil@evil.test", Primary: true}}})
 	wantCode(t, err, directory.EIMMUTABLE)
