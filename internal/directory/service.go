@@ -16,7 +16,20 @@ import (
 const (
 	maxNameLen = 256
 	maxEmails  = 32
+	// maxAttributes bounds the JSON of a member's or group's other
+	// attributes (addresses, entitlements, the enterprise extension...):
+	// real IdPs send a few KiB, and one tenant must not be able to make a
+	// page of 100 users weigh gigabytes.
+	maxAttributes = 64 << 10
 )
+
+// checkAttributes bounds the other attributes of a member or group.
+func checkAttributes(what string, raw json.RawMessage) error {
+	if len(raw) > maxAttributes {
+		return FieldErrorf(EINVALID, "attributes", "the %s's other attributes take %d bytes as JSON; at most %d are stored", what, len(raw), maxAttributes)
+	}
+	return nil
+}
 
 // Service applies the directory's rules. It is safe for concurrent use and
 // keeps no per-request state: the workspace is an argument of every method
@@ -514,7 +527,7 @@ func normalizeMember(m *Member) error {
 	if len(m.Attributes) == 0 {
 		m.Attributes = json.RawMessage("{}")
 	}
-	return nil
+	return checkAttributes("user", m.Attributes)
 }
 
 // CreateMember adds a member. An actor that is an IdP may not create an
@@ -1106,7 +1119,7 @@ func checkGroup(g *Group) error {
 	if len(g.Attributes) == 0 {
 		g.Attributes = json.RawMessage("{}")
 	}
-	return nil
+	return checkAttributes("group", g.Attributes)
 }
 
 // CreateGroup creates a group with initial members.

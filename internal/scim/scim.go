@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"rollcall/internal/credential"
 	"rollcall/internal/directory"
@@ -361,6 +362,11 @@ func readJSON(r *http.Request) (map[string]any, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return nil, errorf(http.StatusBadRequest, typeInvalidSyntax, "the request body is empty; send a JSON object")
+	}
+	if !utf8.Valid(raw) {
+		// encoding/json would store U+FFFD in place of each bad byte,
+		// silently changing a userName (RFC 8259 §8.1: JSON is UTF-8).
+		return nil, errorf(http.StatusBadRequest, typeInvalidSyntax, "the request body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
