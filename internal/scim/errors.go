@@ -84,6 +84,9 @@ func asError(err error) *Error {
 		switch de.Code {
 		case directory.EINVALID:
 			out.Status, out.ScimType = http.StatusBadRequest, typeInvalidValue
+			if de.Field == "filter" {
+				out.ScimType = typeInvalidFilter // a filter the store cannot compile
+			}
 		case directory.EIMMUTABLE:
 			out.Status, out.ScimType = http.StatusBadRequest, typeMutability
 		case directory.ENOTFOUND:

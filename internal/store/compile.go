@@ -58,15 +58,51 @@ func boolLiteral(b bool) string {
 	return "FALSE"
 }
 
+// Bounds of a compiled condition.
+//
+// maxCondDepth bounds the nesting of conditions of different kinds (a
+// chain of one operator, "a or b or c …", counts once however long it is:
+// see flatten). It is a safety net against a hostile or buggy caller, set
+// well above what the SCIM filter parser accepts: each of its at most 32
+// levels of "(", "[" or "not (" (filter.DefaultMaxDepth) nests at most a
+// Not, an Or and an And, and a leaf adds at most four more (an "ne" on
+// emails is Or{Not{EmailMatch{All}}, EmailMatch{…}}), about 100 in all.
+//
+// maxParams bounds the parameters of one statement below SQLite's limit
+// (32766, PostgreSQL's is 65535), leaving room for the caller's own
+// (LIMIT, OFFSET). A filter of the parser's default 200 terms uses at most
+// one parameter a term.
+//
+// Exceeding either is the request's fault, not the server's: the error is
+// a directory.EINVALID.
+const (
+	maxCondDepth = 256
+	maxParams    = 32000
+)
+
+// chainWidth is the most operands written as one flat chain in SQL. A
+// longer chain is written as a tree of parenthesised chains of at most
+// chainWidth operands, because SQLite parses "a OR b OR c …" into a tree
+// as deep as the chain is long and refuses expressions deeper than 1000
+// (SQLITE_MAX_EXPR_DEPTH): a tree keeps the depth logarithmic in the
+// number of terms, so a filter bound raised with --scim-filter-max-terms
+// still compiles. Both engines split nested ANDs and ORs back into one
+// list when planning, so the grouping costs nothing.
+const chainWidth = 16
+
 // compiler turns a directory.Cond into SQL with $n parameters.
 type compiler struct {
 	d      *Dialect
 	args   []any // args[0] is the workspace: $1 names it
 	fields map[directory.Field]column
 	depth  int
+	err    error // the first error of arg: too many parameters
 }
 
 func (c *compiler) arg(v any) string {
+	if len(c.args) >= maxParams && c.err == nil {
+		c.err = directory.FieldErrorf(directory.EINVALID, "filter", "the filter needs more than %d query parameters; use fewer comparisons", maxParams)
+	}
 	c.args = append(c.args, v)
 	return "$" + strconv.Itoa(len(c.args))
 }
@@ -76,26 +112,37 @@ func (c *compiler) arg(v any) string {
 func (c *compiler) textArg(v string) string { return "CAST(" + c.arg(v) + " AS TEXT)" }
 
 func (c *compiler) cond(x directory.Cond) (string, error) {
+	s, err := c.node(x)
+	if err == nil {
+		err = c.err
+	}
+	if err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+func (c *compiler) node(x directory.Cond) (string, error) {
 	c.depth++
 	defer func() { c.depth-- }()
-	if c.depth > 64 {
-		return "", fmt.Errorf("condition nested deeper than 64 levels")
+	if c.depth > maxCondDepth {
+		return "", directory.FieldErrorf(directory.EINVALID, "filter", "the filter is nested more than %d levels deep", maxCondDepth)
 	}
 	switch x := x.(type) {
 	case nil, directory.All:
 		return "1=1", nil
 	case directory.And:
-		return c.join(x, " AND ", "1=1")
+		return c.join(flatten(x), " AND ", "1=1")
 	case directory.Or:
-		return c.join(x, " OR ", "1=0")
+		return c.join(flatten(x), " OR ", "1=0")
 	case directory.Not:
-		s, err := c.cond(x.X)
+		s, err := c.node(x.X)
 		if err != nil {
 			return "", err
 		}
 		return "NOT (" + s + ")", nil
 	case directory.EmailMatch:
-		s, err := c.cond(x.Cond)
+		s, err := c.node(x.Cond)
 		if err != nil {
 			return "", err
 		}
@@ -108,17 +155,58 @@ func (c *compiler) cond(x directory.Cond) (string, error) {
 	return "", fmt.Errorf("unsupported condition %T", x)
 }
 
+// flatten returns the operands of a chain of one operator, in order: the
+// operands of x and, in their place, those of any operand that is itself
+// an And (for an And) or an Or (for an Or), at any depth. The SCIM door
+// translates "a or b or c" as Or{Or{a, b}, c}, a tree as deep as the
+// filter is long; flattened, its depth counts only the nesting of
+// different operators. It loops rather than recurses, so a long chain
+// costs no stack.
+func flatten[T interface {
+	directory.And | directory.Or
+	directory.Cond
+}](x T) []directory.Cond {
+	out := make([]directory.Cond, 0, len(x))
+	var stack []directory.Cond // operands still to visit, the next one last
+	push := func(xs T) {
+		for i := len(xs) - 1; i >= 0; i-- {
+			stack = append(stack, xs[i])
+		}
+	}
+	push(x)
+	for len(stack) > 0 {
+		top := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if y, ok := top.(T); ok {
+			push(y)
+			continue
+		}
+		out = append(out, top)
+	}
+	return out
+}
+
+// join compiles the operands of a chain and joins them with op; empty is
+// the chain of no operands. A chain longer than chainWidth is written as
+// a tree of parenthesised chains (see chainWidth).
 func (c *compiler) join(xs []directory.Cond, op, empty string) (string, error) {
 	if len(xs) == 0 {
 		return empty, nil
 	}
 	parts := make([]string, len(xs))
 	for i, x := range xs {
-		s, err := c.cond(x)
+		s, err := c.node(x)
 		if err != nil {
 			return "", err
 		}
 		parts[i] = "(" + s + ")"
+	}
+	for len(parts) > chainWidth {
+		grouped := make([]string, 0, (len(parts)+chainWidth-1)/chainWidth)
+		for i := 0; i < len(parts); i += chainWidth {
+			grouped = append(grouped, "("+strings.Join(parts[i:min(i+chainWidth, len(parts))], op)+")")
+		}
+		parts = grouped
 	}
 	return strings.Join(parts, op), nil
 }
