@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"rollcall/internal/testenv/dbtest"
+	"rollcall/internal/testenv/samltest"
 )
 
 // cli runs the program in-process with the given environment.
@@ -208,6 +210,53 @@ func TestAdminCommands(t *testing.T) {
 			}
 			if out, _, err = cli(t, env, "migrate"); err != nil || !strings.Contains(out, "0001_directory.sql") && !strings.Contains(out, "migration") {
 				t.Fatalf("migrate = %q %v", out, err)
+			}
+		})
+	}
+}
+
+// TestSSOPolicyNeedsIdP: requiring SSO in a workspace without an IdP would
+// lock out every member but the owners, so the command refuses it (exit
+// status 1, not a usage error) and names the command to run first.
+func TestSSOPolicyNeedsIdP(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			var database string
+			if engine == "postgres" {
+				database = dbtest.Schema(t)
+			} else {
+				database = filepath.Join(t.TempDir(), "rc.db")
+			}
+			env := map[string]string{"ROLLCALL_DATABASE": database, "ROLLCALL_BASE_URL": "https://sso.example.com/"}
+			out, _, err := cli(t, env, "workspace", "create", "--name", "Acme", "--json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var w struct{ ID string }
+			decodeOne(t, out, &w)
+			_, _, err = cli(t, env, "sso", "policy", "--workspace", w.ID, "required")
+			var u usageError
+			if err == nil || errorAs(err, &u) || strings.Contains(err.Error(), "\n") ||
+				!strings.Contains(err.Error(), "no IdP configured") || !strings.Contains(err.Error(), "rollcall sso configure --workspace "+w.ID+" --idp-metadata") {
+				t.Fatalf("required without an IdP: %v, want a one-line refusal naming sso configure", err)
+			}
+			if _, _, err := cli(t, env, "sso", "policy", "--workspace", "nope", "required"); err == nil || !strings.Contains(err.Error(), `workspace "nope" not found`) {
+				t.Fatalf("unknown workspace: %v", err)
+			}
+			if out, _, err := cli(t, env, "sso", "policy", "--workspace", w.ID, "optional"); err != nil || !strings.Contains(out, "SSO is now optional") {
+				t.Fatalf("optional without an IdP: %q %v", out, err)
+			}
+			cert := filepath.Join(t.TempDir(), "idp.pem")
+			if err := os.WriteFile(cert, []byte(samltest.New(t, "https://idp.test", time.Time{}).CertPEM()), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := cli(t, env, "sso", "configure", "--workspace", w.ID, "--idp-sso-url", "https://idp.test/sso",
+				"--idp-entity-id", "https://idp.test", "--idp-cert", cert); err != nil {
+				t.Fatal(err)
+			}
+			if out, _, err := cli(t, env, "sso", "policy", "--workspace", w.ID, "required"); err != nil || !strings.Contains(out, "SSO is now required") {
+				t.Fatalf("required with an IdP: %q %v", out, err)
 			}
 		})
 	}

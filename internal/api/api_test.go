@@ -10,11 +10,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"rollcall/internal/credential"
 	"rollcall/internal/directory"
 	"rollcall/internal/server"
 	"rollcall/internal/testenv/dbtest"
+	"rollcall/internal/testenv/samltest"
 )
 
 type fixture struct {
@@ -218,6 +220,24 @@ func TestAPICredentialsGroupsSSO(t *testing.T) {
 			}
 			if code, body = f.do(t, "PUT", base+"/sso", `{"sso_url":"https://idp.test/sso","entity_id":"idp","certificates":["nonsense"]}`); code != 400 || !strings.Contains(body["message"].(string), "certificate") {
 				t.Fatalf("bad sso settings: %d %v", code, body)
+			}
+			// Requiring SSO without an IdP would lock every non-owner out: 409,
+			// saying what to do first, and the policy is unchanged.
+			code, body = f.do(t, "PUT", base+"/sso/policy", `{"policy":"required"}`)
+			if msg, _ := body["message"].(string); code != 409 || body["code"] != "conflict" || !strings.Contains(msg, "no IdP configured") ||
+				!strings.Contains(msg, "PUT /api/v1/workspaces/"+f.ws+"/sso") {
+				t.Fatalf("required without an IdP: %d %v", code, body)
+			}
+			if _, body = f.do(t, "GET", base, ""); body["sso_policy"] != "optional" {
+				t.Fatalf("policy after the refusal: %v", body)
+			}
+			if code, body = f.do(t, "PUT", base+"/sso/policy", `{"policy":"optional"}`); code != 200 || body["sso_policy"] != "optional" {
+				t.Fatalf("optional without an IdP: %d %v", code, body)
+			}
+			settings, _ := json.Marshal(map[string]any{"sso_url": "https://idp.test/sso", "entity_id": "https://idp.test",
+				"certificates": []string{samltest.New(t, "https://idp.test", time.Time{}).CertPEM()}})
+			if code, body = f.do(t, "PUT", base+"/sso", string(settings)); code != 200 || body["configured"] != true {
+				t.Fatalf("configure sso: %d %v", code, body)
 			}
 			if code, body = f.do(t, "PUT", base+"/sso/policy", `{"policy":"required"}`); code != 200 || body["sso_policy"] != "required" {
 				t.Fatalf("policy: %d %v", code, body)

@@ -101,6 +101,21 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, ws string) {
 		s.Error(w, r, err)
 		return
 	}
+	if directory.SSOPolicy(in.Policy) == directory.SSORequired {
+		// Requiring SSO before there is an IdP would lock out every member
+		// but the owners. (A connection is never deleted, so once there is
+		// one this holds.)
+		info, err := s.SSO.Show(r.Context(), ws)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		if !info.Configured {
+			s.Error(w, r, directory.Errorf(directory.ECONFLICT, "workspace %s has no IdP configured: requiring SSO now would lock out "+
+				"every member who is not an owner; configure the IdP first (PUT /api/v1/workspaces/%s/sso), then require SSO", ws, ws))
+			return
+		}
+	}
 	wsp, err := s.Dir.SetSSOPolicy(r.Context(), ws, directory.SSOPolicy(in.Policy))
 	if err != nil {
 		s.Error(w, r, err)

@@ -11,7 +11,9 @@
 // only by SSO; owners keep their password, as Slack and GitHub keep a way
 // in, so a broken IdP never locks a company out. That is also how an owner
 // rescues a locked-out member: switch the policy to optional, and the
-// member resets their password.
+// member resets their password. Switching to required also ends the
+// password sessions of those it takes the password from: each is deleted
+// at its next use, so switching back does not revive it.
 //
 // Pages are rendered with html/template (contextual escaping) under a
 // strict Content-Security-Policy; forms post to the same origin, and
@@ -349,6 +351,10 @@ func (s *Server) resetSend(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	data := map[string]any{"Title": "Reset password", "Workspace": ws.ID, "WorkspaceName": ws.Name, "NoMail": s.Mail == nil}
 	if s.Mail == nil {
+		// A configuration state, not a failure: the page explains it and
+		// names the command that issues a link instead.
+		s.Log.Warn("password reset email requested, but no SMTP server is configured (serve --smtp-addr, --smtp-from); "+
+			"issue a link with rollcall member reset-link", "workspace", ws.ID, "request_id", httpx.RequestID(ctx))
 		s.render(w, http.StatusServiceUnavailable, "reset_request", data, "")
 		return
 	}
@@ -420,17 +426,53 @@ func (s *Server) resetSet(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, SignInURL("", ws.ID)+"?m=reset", http.StatusSeeOther)
 }
 
-// sessionFor returns the request's session and member for workspace ws.
-func (s *Server) sessionFor(r *http.Request) (*session.Session, *directory.Member, error) {
+// sessionFor returns the request's session and member. ws, when not nil,
+// is the workspace the caller already read (it is used only if it is the
+// session's).
+//
+// A session made with a password ("password", or an owner's "break_glass")
+// is checked against the workspace's SSO policy on every use, because the
+// policy can change after the sign-in: when the member may no longer use a
+// password (passwordAllowed), the session is deleted and the request
+// counts as signed out. Only those sessions pay for reading the workspace;
+// a SAML session costs nothing more.
+func (s *Server) sessionFor(r *http.Request, ws *directory.Workspace) (*session.Session, *directory.Member, error) {
+	ctx := r.Context()
 	sess, err := s.Sessions.Get(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := s.Dir.Store().Member(r.Context(), sess.WorkspaceID, sess.MemberID)
+	m, err := s.Dir.Store().Member(ctx, sess.WorkspaceID, sess.MemberID)
 	if err != nil || !m.Active {
 		return nil, nil, session.ErrNoSession
 	}
+	if !passwordMethod(sess.AuthMethod) {
+		return sess, m, nil
+	}
+	if ws == nil || ws.ID != sess.WorkspaceID {
+		if ws, err = s.Dir.Store().Workspace(ctx, sess.WorkspaceID); errors.Is(err, directory.ErrNotFound) {
+			return nil, nil, session.ErrNoSession
+		} else if err != nil {
+			return nil, nil, err
+		}
+	}
+	if !passwordAllowed(ws, m) {
+		// Deleted, not merely refused: switching the policy back to
+		// optional does not bring it back.
+		if err := s.Sessions.Store.DeleteSession(ctx, sess.ID); err != nil {
+			s.Log.Warn("ending a password session the SSO policy no longer allows", "workspace", ws.ID, "member", m.ID, "err", err)
+		} else {
+			s.Log.Info("password session ended: the workspace requires SSO for this member", "workspace", ws.ID, "member", m.ID, "auth_method", sess.AuthMethod)
+		}
+		return nil, nil, session.ErrNoSession
+	}
 	return sess, m, nil
+}
+
+// passwordMethod reports whether a session's auth method is a password
+// sign-in, which the SSO policy may withdraw after the fact.
+func passwordMethod(method string) bool {
+	return method == "password" || method == "break_glass"
 }
 
 func (s *Server) roleLabel(ctx context.Context, m *directory.Member) string {
@@ -448,7 +490,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	if ws == nil {
 		return
 	}
-	sess, m, err := s.sessionFor(r)
+	sess, m, err := s.sessionFor(r, ws)
 	if err != nil || sess.WorkspaceID != ws.ID {
 		http.Redirect(w, r, SignInURL("", ws.ID)+"?return_to="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 		return
@@ -475,7 +517,7 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
 // sessionAPI answers who is signed in, for the session cookie sent.
 func (s *Server) sessionAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	sess, m, err := s.sessionFor(r)
+	sess, m, err := s.sessionFor(r, nil)
 	if err != nil {
 		if !errors.Is(err, session.ErrNoSession) {
 			s.Log.Error("session api", "err", err)

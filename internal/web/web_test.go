@@ -180,6 +180,104 @@ func TestPasswordPolicy(t *testing.T) {
 	}
 }
 
+// TestPolicyEndsPasswordSessions: requiring SSO ends the password sessions
+// of the members it takes passwords from (deleted, so switching back to
+// optional does not revive them); owners keep theirs, SAML sessions are
+// untouched, and an owner's break-glass session ends if they stop being an
+// owner.
+func TestPolicyEndsPasswordSessions(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, engine)
+			ctx := context.Background()
+			member := f.member(t, "mia@acme.test", directory.RoleMember)
+			owner := f.member(t, "olga@acme.test", directory.RoleOwner)
+			f.member(t, "oscar@acme.test", directory.RoleOwner) // so that olga may be demoted
+			pw := "correct horse battery staple"
+			for _, m := range []*directory.Member{member, owner} {
+				link, err := f.web.ResetLink(ctx, f.ws, m.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp := f.setPassword(t, client(), link, pw); resp.StatusCode != http.StatusSeeOther {
+					t.Fatalf("set password: %d", resp.StatusCode)
+				}
+			}
+			home := func(c *http.Client) *http.Response {
+				t.Helper()
+				resp, err := c.Get(f.url + "/w/" + f.ws + "/")
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp
+			}
+			setPolicy := func(p directory.SSOPolicy) {
+				t.Helper()
+				if _, err := f.dir.SetSSOPolicy(ctx, f.ws, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mc, oc := client(), client()
+			if resp, _ := f.signIn(t, mc, "mia@acme.test", pw); resp.StatusCode != http.StatusSeeOther || who(t, mc, f)["auth_method"] != "password" {
+				t.Fatalf("optional policy, member: %d %v", resp.StatusCode, who(t, mc, f))
+			}
+			if resp := home(mc); resp.StatusCode != http.StatusOK {
+				t.Fatalf("optional policy, member's home page: %d", resp.StatusCode)
+			}
+			if resp, _ := f.signIn(t, oc, "olga@acme.test", pw); resp.StatusCode != http.StatusSeeOther || who(t, oc, f)["auth_method"] != "password" {
+				t.Fatalf("optional policy, owner: %d %v", resp.StatusCode, who(t, oc, f))
+			}
+			// The member also has a SAML session, in another browser.
+			sc := client()
+			sess, cookie := f.web.Sessions.New(f.ws, member.ID, "saml")
+			if err := f.db.InsertSession(ctx, sess); err != nil {
+				t.Fatal(err)
+			}
+			u, _ := url.Parse(f.url)
+			sc.Jar.SetCookies(u, []*http.Cookie{{Name: session.CookieName, Value: cookie, Path: "/"}})
+
+			setPolicy(directory.SSORequired)
+			if got := who(t, mc, f); got != nil {
+				t.Fatalf("required policy: the member's password session still answers %v", got)
+			}
+			if resp := home(mc); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin/"+f.ws) {
+				t.Fatalf("required policy, member's home page: %d %q, want a redirect to sign-in", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			if got := who(t, oc, f); got["auth_method"] != "password" {
+				t.Fatalf("required policy: the owner's password session ended: %v", got)
+			}
+			if got := who(t, sc, f); got["auth_method"] != "saml" || got["member_id"] != member.ID {
+				t.Fatalf("required policy: the member's SAML session: %v", got)
+			}
+			// The refused session was deleted: optional again does not revive it.
+			setPolicy(directory.SSOOptional)
+			if got := who(t, mc, f); got != nil {
+				t.Fatalf("back to optional: the ended session came back: %v", got)
+			}
+			// Break-glass: an owner's session under required ends when they
+			// are no longer an owner.
+			setPolicy(directory.SSORequired)
+			bc := client()
+			if resp, _ := f.signIn(t, bc, "olga@acme.test", pw); resp.StatusCode != http.StatusSeeOther || who(t, bc, f)["auth_method"] != "break_glass" {
+				t.Fatalf("required policy, owner break-glass: %d %v", resp.StatusCode, who(t, bc, f))
+			}
+			if _, err := f.dir.UpdateMember(ctx, f.ws, owner.ID, directory.UpdateOptions{}, func(m *directory.Member) error {
+				m.Assigned = directory.RoleRef{Role: directory.RoleAdmin}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []*http.Client{bc, oc} {
+				if got := who(t, c, f); got != nil {
+					t.Fatalf("required policy, owner demoted to admin: a password session still answers %v", got)
+				}
+			}
+		})
+	}
+}
+
 func TestResetByEmail(t *testing.T) {
 	f := setup(t, "sqlite")
 	f.member(t, "mia@acme.test", directory.RoleMember)
@@ -232,6 +330,8 @@ func TestAttemptLimit(t *testing.T) {
 func TestNoSMTP(t *testing.T) {
 	f := setup(t, "sqlite")
 	f.web.Mail = nil
+	var logs lockedBuffer
+	f.web.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	resp, err := http.Get(f.url + "/signin/" + f.ws + "/reset")
 	if err != nil {
 		t.Fatal(err)
@@ -241,6 +341,33 @@ func TestNoSMTP(t *testing.T) {
 	if !strings.Contains(string(b), "cannot send email") || !strings.Contains(string(b), "rollcall member reset-link") {
 		t.Fatalf("reset page without SMTP does not explain: %s", b)
 	}
+	// Asking for an email anyway: 503 with the same explanation, and a
+	// warning in the log (a configuration state, not an error).
+	resp, body := f.postForm(t, client(), "/signin/"+f.ws+"/reset", url.Values{"email": {"mia@acme.test"}})
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "cannot send email") {
+		t.Fatalf("reset request without SMTP: %d %s", resp.StatusCode, body)
+	}
+	out := logs.String()
+	if strings.Count(out, "level=WARN") != 1 || !strings.Contains(out, "no SMTP server is configured") || strings.Contains(out, "level=ERROR") {
+		t.Fatalf("log of a reset request without SMTP, want one warning and no error:\n%s", out)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestPasswordHash(t *testing.T) {
