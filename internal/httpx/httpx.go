@@ -127,7 +127,12 @@ func Handler(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 				m.duration.WithLabelValues(route, r.Method).Observe(d.Seconds())
 			}
 			level := slog.LevelInfo
-			if sw.status >= 500 {
+			switch {
+			case sw.status == http.StatusServiceUnavailable:
+				// Something not set up or shutting down (the handler
+				// says which): worth a look, not a failure.
+				level = slog.LevelWarn
+			case sw.status >= 500:
 				level = slog.LevelError
 			}
 			log.LogAttrs(r.Context(), level, "request",
