@@ -68,7 +68,14 @@ func (e *env) flags(name string, c *common, withJSON bool) *flag.FlagSet {
 func (e *env) parse(fs *flag.FlagSet, c *common, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return usagef("%s: see rollcall help", fs.Name())
+			// -h lists this command's flags with their defaults (the
+			// environment variables of the common ones are in rollcall
+			// help); rollcall help lists the commands.
+			fmt.Fprintf(e.stderr, "usage of rollcall %s:\n", fs.Name())
+			fs.SetOutput(e.stderr)
+			fs.PrintDefaults()
+			fs.SetOutput(io.Discard)
+			return usagef("%s: the flags are above; rollcall help lists the commands", fs.Name())
 		}
 		return usagef("%s: %v (see rollcall help)", fs.Name(), err)
 	}

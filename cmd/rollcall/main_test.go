@@ -64,6 +64,12 @@ func TestBadInvocations(t *testing.T) {
 			t.Errorf("%v: usage error = %v, want %v", tc.args, isUsage, tc.usage)
 		}
 	}
+	// -h lists the command's own flags with their defaults.
+	_, stderr, err := cli(t, env, "serve", "-h")
+	var u usageError
+	if err == nil || !errorAs(err, &u) || !strings.Contains(stderr, "-scim-filter-max-terms") || !strings.Contains(stderr, "(default 200)") {
+		t.Errorf("serve -h: error %v, stderr %q; want a usage error and the flags with their defaults", err, stderr)
+	}
 	// A bad value in the environment is refused like one on the command line.
 	for key, val := range map[string]string{"ROLLCALL_SCIM_RATE": "fast", "ROLLCALL_SESSION_IDLE": "12", "ROLLCALL_SCIM_BURST": "1e6",
 		"ROLLCALL_ALLOW_PRIVATE_ADDRESSES": "yes"} {

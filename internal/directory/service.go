@@ -23,6 +23,14 @@ const (
 	maxAttributes = 64 << 10
 )
 
+// checkDescription bounds a custom role's description.
+func checkDescription(d string) error {
+	if len(d) > 4*maxNameLen {
+		return FieldErrorf(EINVALID, "description", "description is longer than %d bytes", 4*maxNameLen)
+	}
+	return nil
+}
+
 // checkAttributes bounds the other attributes of a member or group.
 func checkAttributes(what string, raw json.RawMessage) error {
 	if len(raw) > maxAttributes {
@@ -235,8 +243,8 @@ func (s *Service) CreateCustomRole(ctx context.Context, ws, name string, base Ro
 	if err := checkBaseRole(base); err != nil {
 		return nil, err
 	}
-	if len(description) > 4*maxNameLen {
-		return nil, FieldErrorf(EINVALID, "description", "description is longer than %d bytes", 4*maxNameLen)
+	if err := checkDescription(description); err != nil {
+		return nil, err
 	}
 	r := &CustomRole{ID: NewID(), WorkspaceID: ws, Name: name, BaseRole: base, Description: description}
 	err := s.store.Update(ctx, func(tx Tx) error {
@@ -287,6 +295,9 @@ func (s *Service) UpdateCustomRole(ctx context.Context, ws, id string, u CustomR
 			r.Name = name
 		}
 		if u.Description != nil {
+			if err := checkDescription(*u.Description); err != nil {
+				return err
+			}
 			r.Description = *u.Description
 		}
 		if u.BaseRole != nil {

@@ -220,6 +220,10 @@ func testCustomRoles(t *testing.T, db *store.DB) {
 	if r2.ID != r.ID || r2.Name != "Finance" {
 		t.Fatalf("rename = %+v", r2)
 	}
+	// A description is bounded on update as on create.
+	long := strings.Repeat("d", 2000)
+	_, err = svc.UpdateCustomRole(ctx, ws, r.ID, directory.CustomRoleUpdate{Description: &long})
+	wantCode(t, err, directory.EINVALID)
 	got := must[*directory.Member](t)(svc.Member(ctx, ws, m.ID))
 	if got.CustomRoleID != r.ID || got.Role != directory.RoleMember {
 		t.Fatalf("member role after rename = %q/%q", got.Role, got.CustomRoleID)
