@@ -208,23 +208,8 @@ func cmdSSOPolicy(ctx context.Context, e *env, args []string) error {
 	if err := requireWorkspace("sso policy", *ws); err != nil {
 		return err
 	}
-	return e.withSSO(ctx, &c, false, func(dir *directory.Service, _ *saml.Server, db *store.DB) error {
-		if directory.SSOPolicy(rest[0]) == directory.SSORequired {
-			// Requiring SSO before there is an IdP would lock out every
-			// member but the owners.
-			if _, err := dir.Workspace(ctx, *ws); err != nil {
-				return err
-			}
-			ok, err := db.HasConnection(ctx, *ws)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return directory.Errorf(directory.ECONFLICT, "workspace %s has no IdP configured: requiring SSO now would lock out every member who is not an owner; "+
-					"configure the IdP first with: rollcall sso configure --workspace %s --idp-metadata FILE|URL (then run this command again)", *ws, *ws)
-			}
-		}
-		w, err := dir.SetSSOPolicy(cliContext(ctx), *ws, directory.SSOPolicy(rest[0]))
+	return e.withSSO(ctx, &c, false, func(_ *directory.Service, srv *saml.Server, _ *store.DB) error {
+		w, err := srv.SetSSOPolicy(cliContext(ctx), *ws, directory.SSOPolicy(rest[0]))
 		if err != nil {
 			return err
 		}

@@ -17,6 +17,8 @@ type SSOAdmin interface {
 	// ChangeKeys runs one SP key step: begin-rollover, complete-rollover
 	// or reset.
 	ChangeKeys(ctx context.Context, ws, step string) error
+	// SetSSOPolicy sets the policy; required needs an IdP first.
+	SetSSOPolicy(ctx context.Context, ws string, p directory.SSOPolicy) (*directory.Workspace, error)
 }
 
 func (s *Server) registerSSO(mux *http.ServeMux, ws func(func(http.ResponseWriter, *http.Request, string)) http.Handler) {
@@ -101,22 +103,7 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, ws string) {
 		s.Error(w, r, err)
 		return
 	}
-	if directory.SSOPolicy(in.Policy) == directory.SSORequired {
-		// Requiring SSO before there is an IdP would lock out every member
-		// but the owners. (A connection is never deleted, so once there is
-		// one this holds.)
-		info, err := s.SSO.Show(r.Context(), ws)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		if !info.Configured {
-			s.Error(w, r, directory.Errorf(directory.ECONFLICT, "workspace %s has no IdP configured: requiring SSO now would lock out "+
-				"every member who is not an owner; configure the IdP first (PUT /api/v1/workspaces/%s/sso), then require SSO", ws, ws))
-			return
-		}
-	}
-	wsp, err := s.Dir.SetSSOPolicy(r.Context(), ws, directory.SSOPolicy(in.Policy))
+	wsp, err := s.SSO.SetSSOPolicy(r.Context(), ws, directory.SSOPolicy(in.Policy))
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -606,6 +606,26 @@ func (ks *keySet) decryptionKeys() []*rsa.PrivateKey {
 	return out
 }
 
+// SetSSOPolicy sets the workspace's SSO policy, for the CLI and the REST
+// API alike. Requiring SSO before the workspace has an IdP would lock out
+// every member but the owners, so it is refused (ECONFLICT) with both ways
+// to configure one; a connection is never deleted, so once there is one
+// this holds.
+func (s *Server) SetSSOPolicy(ctx context.Context, ws string, p directory.SSOPolicy) (*directory.Workspace, error) {
+	if p == directory.SSORequired {
+		if _, err := s.dir.Workspace(ctx, ws); err != nil {
+			return nil, err
+		}
+		if _, err := s.store.Connection(ctx, ws); errors.Is(err, directory.ErrNotFound) {
+			return nil, directory.Errorf(directory.ECONFLICT, "workspace %s has no IdP configured: requiring SSO now would lock out every member who is not an owner; "+
+				"configure the IdP first (rollcall sso configure --workspace %s --idp-metadata FILE|URL, or PUT /api/v1/workspaces/%s/sso), then require SSO", ws, ws, ws)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return s.dir.SetSSOPolicy(ctx, ws, p)
+}
+
 // ChangeKeys runs one step on the workspace's SP keys, named as the CLI
 // and the REST API name them: begin-rollover, complete-rollover or reset.
 func (s *Server) ChangeKeys(ctx context.Context, ws, step string) error {
