@@ -591,7 +591,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(NonceCookie(ws)); err == nil {
 		c.BrowserHash = credential.Hash(ck.Value)
 	}
-	sess, cookie := s.sessions.New(ws, "", "saml")
+	sess, cookie := s.sessions.New(ws, "", session.MethodSAML)
 	l, refused, created, err := s.store.CompleteLogin(ctx, credential.Hash(code), c, sess)
 	switch {
 	case err != nil && !errors.Is(err, directory.ErrNotFound):

@@ -27,10 +27,24 @@ type Session struct {
 	WorkspaceID string
 	MemberID    string
 	SecretHash  []byte
-	AuthMethod  string // "saml", "password", "break_glass"
+	AuthMethod  string // MethodSAML, MethodPassword or MethodBreakGlass
 	Created     time.Time
 	LastSeen    time.Time
 	Expires     time.Time // absolute expiry
+}
+
+// How a session was signed in, as stored and as GET /api/v1/session
+// shows it.
+const (
+	MethodSAML       = "saml"
+	MethodPassword   = "password"
+	MethodBreakGlass = "break_glass" // an owner's password while SSO is required
+)
+
+// ByPassword reports whether the session was signed in with a password,
+// which the workspace's SSO policy may withdraw after the fact.
+func (s *Session) ByPassword() bool {
+	return s.AuthMethod == MethodPassword || s.AuthMethod == MethodBreakGlass
 }
 
 // Store is the persistence sessions need. Session returns

@@ -289,13 +289,13 @@ func (s *Server) passwordSignin(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusForbidden, "Your access to this workspace is deactivated. Your administrator can reactivate it.")
 		return
 	}
-	method := "password"
+	method := session.MethodPassword
 	if ws.SSOPolicy == directory.SSORequired {
 		if m.Role != directory.RoleOwner {
 			fail(http.StatusForbidden, "This workspace requires single sign-on. Sign in with single sign-on instead.")
 			return
 		}
-		method = "break_glass"
+		method = session.MethodBreakGlass
 	}
 	s.limiter.reset(key)
 	if _, err := s.Sessions.Create(ctx, w, ws.ID, m.ID, method); err != nil {
@@ -430,7 +430,7 @@ func (s *Server) resetSet(w http.ResponseWriter, r *http.Request) {
 // is the workspace the caller already read (it is used only if it is the
 // session's).
 //
-// A session made with a password ("password", or an owner's "break_glass")
+// A session made with a password (session.ByPassword, an owner's break-glass too)
 // is checked against the workspace's SSO policy on every use, because the
 // policy can change after the sign-in: when the member may no longer use a
 // password (passwordAllowed), the session is deleted and the request
@@ -446,7 +446,7 @@ func (s *Server) sessionFor(r *http.Request, ws *directory.Workspace) (*session.
 	if err != nil || !m.Active {
 		return nil, nil, session.ErrNoSession
 	}
-	if !passwordMethod(sess.AuthMethod) {
+	if !sess.ByPassword() {
 		return sess, m, nil
 	}
 	if ws == nil || ws.ID != sess.WorkspaceID {
@@ -467,12 +467,6 @@ func (s *Server) sessionFor(r *http.Request, ws *directory.Workspace) (*session.
 		return nil, nil, session.ErrNoSession
 	}
 	return sess, m, nil
-}
-
-// passwordMethod reports whether a session's auth method is a password
-// sign-in, which the SSO policy may withdraw after the fact.
-func passwordMethod(method string) bool {
-	return method == "password" || method == "break_glass"
 }
 
 func (s *Server) roleLabel(ctx context.Context, m *directory.Member) string {

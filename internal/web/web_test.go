@@ -22,6 +22,7 @@ import (
 	"rollcall/internal/session"
 	"rollcall/internal/store"
 	"rollcall/internal/testenv/dbtest"
+	"rollcall/internal/testenv/logtail"
 	"rollcall/internal/web"
 )
 
@@ -94,6 +95,20 @@ func (f *fixture) setPassword(t *testing.T, c *http.Client, link, pw string) *ht
 	return resp
 }
 
+// givePassword sets m's password through a reset link, as the member
+// would, and returns the link (used up).
+func (f *fixture) givePassword(t *testing.T, m *directory.Member, pw string) string {
+	t.Helper()
+	link, err := f.web.ResetLink(context.Background(), f.ws, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := f.setPassword(t, client(), link, pw); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("set %s's password: %d", m.UserName, resp.StatusCode)
+	}
+	return link
+}
+
 func (f *fixture) signIn(t *testing.T, c *http.Client, email, pw string) (*http.Response, string) {
 	t.Helper()
 	return f.postForm(t, c, "/signin/"+f.ws+"/password", url.Values{"email": {email}, "password": {pw}, "return_to": {"/w/" + f.ws + "/"}})
@@ -123,13 +138,7 @@ func TestPasswordPolicy(t *testing.T) {
 			owner := f.member(t, "olga@acme.test", directory.RoleOwner)
 			pw := "correct horse battery staple"
 			for _, m := range []*directory.Member{member, owner} {
-				link, err := f.web.ResetLink(ctx, f.ws, m.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if resp := f.setPassword(t, client(), link, pw); resp.StatusCode != http.StatusSeeOther {
-					t.Fatalf("set password: %d", resp.StatusCode)
-				}
+				link := f.givePassword(t, m, pw)
 				if resp := f.setPassword(t, client(), link, pw); resp.StatusCode != http.StatusBadRequest {
 					t.Fatalf("reset link used twice: %d", resp.StatusCode)
 				}
@@ -196,13 +205,7 @@ func TestPolicyEndsPasswordSessions(t *testing.T) {
 			f.member(t, "oscar@acme.test", directory.RoleOwner) // so that olga may be demoted
 			pw := "correct horse battery staple"
 			for _, m := range []*directory.Member{member, owner} {
-				link, err := f.web.ResetLink(ctx, f.ws, m.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if resp := f.setPassword(t, client(), link, pw); resp.StatusCode != http.StatusSeeOther {
-					t.Fatalf("set password: %d", resp.StatusCode)
-				}
+				f.givePassword(t, m, pw)
 			}
 			home := func(c *http.Client) *http.Response {
 				t.Helper()
@@ -235,7 +238,10 @@ func TestPolicyEndsPasswordSessions(t *testing.T) {
 			if err := f.db.InsertSession(ctx, sess); err != nil {
 				t.Fatal(err)
 			}
-			u, _ := url.Parse(f.url)
+			u, err := url.Parse(f.url)
+			if err != nil {
+				t.Fatal(err)
+			}
 			sc.Jar.SetCookies(u, []*http.Cookie{{Name: session.CookieName, Value: cookie, Path: "/"}})
 
 			setPolicy(directory.SSORequired)
@@ -317,8 +323,7 @@ func TestResetByEmail(t *testing.T) {
 func TestAttemptLimit(t *testing.T) {
 	f := setup(t, "sqlite")
 	m := f.member(t, "mia@acme.test", directory.RoleMember)
-	link, _ := f.web.ResetLink(context.Background(), f.ws, m.ID)
-	f.setPassword(t, client(), link, "the right password")
+	f.givePassword(t, m, "the right password")
 	for i := 0; i < 10; i++ {
 		f.signIn(t, client(), "mia@acme.test", "the wrong password")
 	}
@@ -330,8 +335,8 @@ func TestAttemptLimit(t *testing.T) {
 func TestNoSMTP(t *testing.T) {
 	f := setup(t, "sqlite")
 	f.web.Mail = nil
-	var logs lockedBuffer
-	f.web.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := &logtail.Buffer{Max: 1 << 20}
+	f.web.Log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	resp, err := http.Get(f.url + "/signin/" + f.ws + "/reset")
 	if err != nil {
 		t.Fatal(err)
@@ -351,23 +356,6 @@ func TestNoSMTP(t *testing.T) {
 	if strings.Count(out, "level=WARN") != 1 || !strings.Contains(out, "no SMTP server is configured") || strings.Contains(out, "level=ERROR") {
 		t.Fatalf("log of a reset request without SMTP, want one warning and no error:\n%s", out)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestPasswordHash(t *testing.T) {
