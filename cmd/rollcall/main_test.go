@@ -95,13 +95,7 @@ func TestAdminCommands(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
-			var database string
-			if engine == "postgres" {
-				database = dbtest.Schema(t)
-			} else {
-				database = filepath.Join(t.TempDir(), "rc.db")
-			}
-			env := map[string]string{"ROLLCALL_DATABASE": database, "ROLLCALL_BASE_URL": "https://sso.example.com/"}
+			env := cliEnv(t, engine)
 			out, _, err := cli(t, env, "workspace", "create", "--name", "Acme", "--json")
 			if err != nil {
 				t.Fatal(err)
@@ -228,13 +222,7 @@ func TestSSOPolicyNeedsIdP(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
-			var database string
-			if engine == "postgres" {
-				database = dbtest.Schema(t)
-			} else {
-				database = filepath.Join(t.TempDir(), "rc.db")
-			}
-			env := map[string]string{"ROLLCALL_DATABASE": database, "ROLLCALL_BASE_URL": "https://sso.example.com/"}
+			env := cliEnv(t, engine)
 			out, _, err := cli(t, env, "workspace", "create", "--name", "Acme", "--json")
 			if err != nil {
 				t.Fatal(err)
@@ -266,6 +254,15 @@ func TestSSOPolicyNeedsIdP(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cliEnv is the environment of CLI commands on a fresh database of engine.
+func cliEnv(t *testing.T, engine string) map[string]string {
+	database := filepath.Join(t.TempDir(), "rc.db")
+	if engine == "postgres" {
+		database = dbtest.Schema(t)
+	}
+	return map[string]string{"ROLLCALL_DATABASE": database, "ROLLCALL_BASE_URL": "https://sso.example.com/"}
 }
 
 func decodeOne(t *testing.T, out string, v any) {
