@@ -21,6 +21,16 @@ func chain(n int, op string, term func(i int) string) string {
 	return strings.Join(terms, " "+op+" ")
 }
 
+// searchBody is a POST .search request for filter.
+func searchBody(t *testing.T, filter string) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}, "filter": filter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // wantInvalidFilter fails the test unless r is a 400 invalidFilter.
 func wantInvalidFilter(t *testing.T, r response) {
 	t.Helper()
@@ -84,22 +94,14 @@ func TestFilterTermBound(t *testing.T) {
 				}
 			}
 			// The same through POST .search.
-			body, err := json.Marshal(map[string]any{
-				"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"},
-				"filter":  chain(n, "or", userName),
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r := f.do("POST", "/Users/.search", string(body)).want(t, 200); r.total() != len(hits) {
+			if r := f.do("POST", "/Users/.search", searchBody(t, chain(n, "or", userName))).want(t, 200); r.total() != len(hits) {
 				t.Errorf(".search: totalResults %d, want %d", r.total(), len(hits))
 			}
 
 			// One term over the bound is the client's mistake.
 			over := chain(n+1, "or", userName)
 			wantInvalidFilter(t, f.do("GET", "/Users?filter="+url.QueryEscape(over), ""))
-			body, _ = json.Marshal(map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}, "filter": over})
-			wantInvalidFilter(t, f.do("POST", "/Users/.search", string(body)))
+			wantInvalidFilter(t, f.do("POST", "/Users/.search", searchBody(t, over)))
 			wantInvalidFilter(t, f.do("GET", "/Groups?filter="+url.QueryEscape(chain(n+1, "or", func(i int) string { return fmt.Sprintf(`displayName eq "g%d"`, i) })), ""))
 		})
 	}
