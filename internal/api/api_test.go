@@ -234,8 +234,11 @@ func TestAPICredentialsGroupsSSO(t *testing.T) {
 			if code, body = f.do(t, "PUT", base+"/sso/policy", `{"policy":"optional"}`); code != 200 || body["sso_policy"] != "optional" {
 				t.Fatalf("optional without an IdP: %d %v", code, body)
 			}
-			settings, _ := json.Marshal(map[string]any{"sso_url": "https://idp.test/sso", "entity_id": "https://idp.test",
+			settings, err := json.Marshal(map[string]any{"sso_url": "https://idp.test/sso", "entity_id": "https://idp.test",
 				"certificates": []string{samltest.New(t, "https://idp.test", time.Time{}).CertPEM()}})
+			if err != nil {
+				t.Fatal(err)
+			}
 			if code, body = f.do(t, "PUT", base+"/sso", string(settings)); code != 200 || body["configured"] != true {
 				t.Fatalf("configure sso: %d %v", code, body)
 			}
